@@ -1,0 +1,52 @@
+# Set-up and entry points. `make demo` and `make test` each create the
+# environment on first use, so a fresh clone needs nothing else.
+PYTHON     ?= python3
+VENV       ?= .venv
+# The CPU build of torch. On a GPU box: make install TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+TORCH_SPEC ?= torch==2.13.0
+CORES      ?= 2
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: install demo test test-slow test-slurm lint bench clean-demo
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name ner-repro --display-name "NER repro" >/dev/null
+	touch $(STAMP)
+
+## The offline demo: simulated sessions, every figure, the GIF and the report.
+demo: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) all_figures --configfile config/demo.yaml
+
+## The default test suite (what CI runs first).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Longer checks, run by CI when time allows.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+## A real single-node SLURM cluster from Debian packages (needs root).
+test-slurm: $(STAMP)
+	$(BIN)/python -m pytest -m slurm
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --configfile config/demo.yaml
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_ner.py
+
+clean-demo:
+	rm -rf results/demo data/demo

@@ -1,0 +1,1 @@
+"""NER (Neural Embeddings Rank) as a plugin on the released CEBRA package."""

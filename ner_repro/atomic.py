@@ -1,0 +1,55 @@
+"""All-or-nothing output files.
+
+Every output of the pipeline is written to a temporary file in the target's
+directory and renamed into place only when complete, so an interrupted job or
+a failed check never leaves a half-written file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; move it onto ``target`` on success.
+
+    On any exception the temporary file is removed and ``target`` is left untouched
+    (and absent if it did not exist before).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    suffix = target.suffix if suffix is None else suffix
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{suffix}.part", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def save_npz(target: str | os.PathLike[str], arrays: Mapping[str, Any], compress: bool = True) -> Path:
+    """Write ``arrays`` to ``target`` (an ``.npz``) atomically and return the path."""
+    saver = np.savez_compressed if compress else np.savez
+    with atomic_path(target, suffix=".npz") as tmp:
+        with open(tmp, "wb") as fh:
+            saver(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+    return Path(target)
+
+
+def write_text(target: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``target`` atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+    return Path(target)
