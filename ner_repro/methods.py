@@ -1,0 +1,97 @@
+"""Registry of embedding methods, in the style of :mod:`cebra.registry`.
+
+A method is a function registered under a *kind*::
+
+    @register("pca")
+    def fit_pca(session: SessionData, *, seed: int, params: Mapping[str, Any],
+                method: str, device: str, progress: bool) -> EmbeddingRun: ...
+
+``session`` is the loaded :class:`~ner_repro.session.SessionData`; ``params`` are the
+method's settings from the config (``methods.<name>`` minus ``kind``); ``method`` is
+the configured name (``"UMAP_label"``) recorded in the output; ``device`` is
+``"cpu"`` or ``"cuda"``; ``progress`` turns progress bars on. It returns an
+:class:`~ner_repro.embedding.EmbeddingRun` (the ``.npz`` contract), with its ``meta``
+filled by :func:`ner_repro.provenance.run_metadata`.
+
+The config names methods (``NER``, ``CEBRA``, ``CEBRA16``, ``UMAP_label`` ...) and
+maps each to a kind; the workflow calls :func:`run_method` and never branches on
+method names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ner_repro.embedding import EmbeddingRun
+from ner_repro.session import SessionData
+
+
+class MethodFn(Protocol):
+    def __call__(
+        self,
+        session: SessionData,
+        *,
+        seed: int,
+        params: Mapping[str, Any],
+        method: str,
+        device: str,
+        progress: bool,
+    ) -> EmbeddingRun: ...
+
+
+_REGISTRY: dict[str, MethodFn] = {}
+
+#: Modules that register kinds when imported.
+_PROVIDERS: tuple[str, ...] = (
+    "ner_repro.train",
+    "ner_repro.baselines",
+)
+
+
+def register(kind: str) -> Callable[[MethodFn], MethodFn]:
+    """Decorator: register ``fn`` as the implementation of ``kind``."""
+
+    def decorator(fn: MethodFn) -> MethodFn:
+        if kind in _REGISTRY and _REGISTRY[kind] is not fn:
+            raise ValueError(f"method kind {kind!r} is already registered")
+        _REGISTRY[kind] = fn
+        return fn
+
+    return decorator
+
+
+def _load_providers() -> None:
+    for module in _PROVIDERS:
+        importlib.import_module(module)
+
+
+def get(kind: str) -> MethodFn:
+    """The implementation of ``kind``."""
+    if kind not in _REGISTRY:
+        _load_providers()
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        raise KeyError(f"unknown method kind {kind!r}; known: {', '.join(options())}") from None
+
+
+def options() -> list[str]:
+    """All registered kinds."""
+    _load_providers()
+    return sorted(_REGISTRY)
+
+
+def run_method(
+    session: SessionData,
+    *,
+    method: str,
+    spec: Mapping[str, Any],
+    seed: int,
+    device: str = "cpu",
+    progress: bool = True,
+) -> EmbeddingRun:
+    """Run the configured ``method`` (its config entry ``spec``, with a ``kind``) on ``session``."""
+    params = {k: v for k, v in spec.items() if k != "kind"}
+    return get(spec["kind"])(session, seed=seed, params=params, method=method, device=device, progress=progress)
