@@ -19,6 +19,7 @@ source_sha256 () str    its SHA-256
 source_format () str    "ner" (pre-smoothed) or "trialdata" (raw, smoothed here)
 container  () str       "v5" or "v7.3"
 meta_json  () str       provenance (see :mod:`ner_repro.provenance`)
+extra_<k>  any          optional per-bin extras (e.g. MC_Maze ``target_angle``, ``version``)
 ========== ============ =====================================================
 """
 
@@ -64,6 +65,7 @@ class SessionData:
     source_format: str = ""
     container: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.date = str(self.date)
@@ -154,6 +156,7 @@ class SessionData:
             "source_format": self.source_format,
             "container": self.container,
             "meta_json": provenance.to_json(self.meta),
+            **{f"extra_{k}": np.asarray(v) for k, v in self.extras.items()},
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -188,5 +191,6 @@ class SessionData:
             source_format=str(data.get("source_format", "")),
             container=str(data.get("container", "")),
             meta=meta,
+            extras={k[len("extra_") :]: v for k, v in data.items() if k.startswith("extra_")},
         )
         return session
