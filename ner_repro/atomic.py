@@ -27,7 +27,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = target.suffix if suffix is None else suffix
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{suffix}.part", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f"{suffix}.part", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -39,7 +41,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         raise
 
 
-def save_npz(target: str | os.PathLike[str], arrays: Mapping[str, Any], compress: bool = True) -> Path:
+def save_npz(
+    target: str | os.PathLike[str], arrays: Mapping[str, Any], compress: bool = True
+) -> Path:
     """Write ``arrays`` to ``target`` (an ``.npz``) atomically and return the path."""
     saver = np.savez_compressed if compress else np.savez
     with atomic_path(target, suffix=".npz") as tmp:

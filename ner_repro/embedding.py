@@ -84,19 +84,35 @@ class EmbeddingRun:
 
     def validate(self, path: str | os.PathLike[str] | None = None) -> None:
         where = path if path is not None else f"{self.method}/{self.session}_seed{self.seed}"
-        for part, emb, lab in (("train", self.train, self.labels_train), ("test", self.test, self.labels_test)):
+        for part, emb, lab in (
+            ("train", self.train, self.labels_train),
+            ("test", self.test, self.labels_test),
+        ):
             if emb.ndim != 2 or lab.ndim != 2 or lab.shape[1] != 3:
-                raise InputError(where, f"{part}: embedding must be 2-D and labels (n, 3); got {emb.shape} and {lab.shape}")
+                raise InputError(
+                    where,
+                    f"{part}: embedding must be 2-D and labels (n, 3); got {emb.shape} and {lab.shape}",
+                )
             if emb.shape[0] != lab.shape[0]:
-                raise InputError(where, f"{part}: {emb.shape[0]} embedded bins but {lab.shape[0]} labels")
+                raise InputError(
+                    where, f"{part}: {emb.shape[0]} embedded bins but {lab.shape[0]} labels"
+                )
             if emb.shape[0] % self.t_dur:
-                raise InputError(where, f"{part}: {emb.shape[0]} bins is not a multiple of t_dur={self.t_dur}")
+                raise InputError(
+                    where, f"{part}: {emb.shape[0]} bins is not a multiple of t_dur={self.t_dur}"
+                )
             if not np.isfinite(emb).all():
                 raise InputError(where, f"{part}: embedding contains NaN/inf")
         if self.train.shape[1] != self.test.shape[1]:
-            raise InputError(where, f"train ({self.train.shape[1]}-D) and test ({self.test.shape[1]}-D) embeddings differ in dimension")
+            raise InputError(
+                where,
+                f"train ({self.train.shape[1]}-D) and test ({self.test.shape[1]}-D) embeddings differ in dimension",
+            )
         if self.test_paper is not None and self.test_paper.shape != self.test.shape:
-            raise InputError(where, f"test_paper shape {self.test_paper.shape} differs from test {self.test.shape}")
+            raise InputError(
+                where,
+                f"test_paper shape {self.test_paper.shape} differs from test {self.test.shape}",
+            )
 
     def to_arrays(self) -> dict[str, Any]:
         arrays: dict[str, Any] = {
@@ -123,12 +139,23 @@ class EmbeddingRun:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EmbeddingRun:
-        required = ("train", "test", "labels_train", "labels_test", "t_dur", "method", "session", "seed")
+        required = (
+            "train",
+            "test",
+            "labels_train",
+            "labels_test",
+            "t_dur",
+            "method",
+            "session",
+            "seed",
+        )
         try:
             with np.load(path, allow_pickle=False) as npz:
                 missing = [k for k in required if k not in npz.files]
                 if missing:
-                    raise InputError(path, f"not an embedding file: missing key(s) {', '.join(missing)}")
+                    raise InputError(
+                        path, f"not an embedding file: missing key(s) {', '.join(missing)}"
+                    )
                 data = {k: npz[k] for k in npz.files}
         except (OSError, ValueError) as exc:
             if isinstance(exc, InputError):

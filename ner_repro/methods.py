@@ -94,4 +94,6 @@ def run_method(
 ) -> EmbeddingRun:
     """Run the configured ``method`` (its config entry ``spec``, with a ``kind``) on ``session``."""
     params = {k: v for k, v in spec.items() if k != "kind"}
-    return get(spec["kind"])(session, seed=seed, params=params, method=method, device=device, progress=progress)
+    return get(spec["kind"])(
+        session, seed=seed, params=params, method=method, device=device, progress=progress
+    )

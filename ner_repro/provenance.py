@@ -84,7 +84,7 @@ def device_description(device: str) -> str:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer."""
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    np.random.seed(seed % (2**32))  # noqa: NPY002 - libraries (dPCA, UMAP) draw from the global RNG
     try:
         import torch
 
@@ -122,7 +122,9 @@ def run_metadata(
         meta["wall_time_s"] = float(wall_time_s)
     if inputs:
         meta["inputs"] = {
-            name: {"path": str(p), "sha256": sha256sum(p)} for name, p in inputs.items() if Path(p).is_file()
+            name: {"path": str(p), "sha256": sha256sum(p)}
+            for name, p in inputs.items()
+            if Path(p).is_file()
         }
     meta.update(extra)
     return meta

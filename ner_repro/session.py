@@ -112,7 +112,10 @@ class SessionData:
         """Raise :class:`InputError` (naming ``path`` or the source) if the arrays break the contract."""
         where = path if path is not None else (self.source or self.name)
         if self.neural.ndim != 2 or self.neural.shape[0] == 0 or self.neural.shape[1] == 0:
-            raise InputError(where, f"neural data must be a non-empty 2-D array (bins x neurons), got shape {self.neural.shape}")
+            raise InputError(
+                where,
+                f"neural data must be a non-empty 2-D array (bins x neurons), got shape {self.neural.shape}",
+            )
         if self.labels.shape != (self.neural.shape[0], 3):
             raise InputError(
                 where,
@@ -129,15 +132,24 @@ class SessionData:
             bad = ~np.isfinite(arr)
             if bad.any():
                 row = int(np.argwhere(bad)[0][0])
-                raise InputError(where, f"{key} contains {int(bad.sum())} NaN/inf value(s), first in bin {row} (trial {row // self.t_dur})")
+                raise InputError(
+                    where,
+                    f"{key} contains {int(bad.sum())} NaN/inf value(s), first in bin {row} (trial {row // self.t_dur})",
+                )
         angles = self.labels[:, 2]
-        if not np.allclose(angles, np.rint(angles / ANGLE_STEP) * ANGLE_STEP) or angles.min() < 0 or angles.max() > 315:
+        if (
+            not np.allclose(angles, np.rint(angles / ANGLE_STEP) * ANGLE_STEP)
+            or angles.min() < 0
+            or angles.max() > 315
+        ):
             raise InputError(where, "angle column must hold degrees in {0, 45, ..., 315}")
         per_trial = angles.reshape(self.n_trials, self.t_dur)
         if not (per_trial == per_trial[:, :1]).all():
             raise InputError(where, "target direction changes within a trial")
         if self.n_trials < 2 or not 0 < self.n_train_trials < self.n_trials:
-            raise InputError(where, f"{self.n_trials} trial(s) cannot be split into train and test parts")
+            raise InputError(
+                where, f"{self.n_trials} trial(s) cannot be split into train and test parts"
+            )
 
     # -- storage -----------------------------------------------------------------
     def to_arrays(self) -> dict[str, Any]:
@@ -171,7 +183,9 @@ class SessionData:
             with np.load(path, allow_pickle=False) as npz:
                 missing = [k for k in required if k not in npz.files]
                 if missing:
-                    raise InputError(path, f"not a session file: missing key(s) {', '.join(missing)}")
+                    raise InputError(
+                        path, f"not a session file: missing key(s) {', '.join(missing)}"
+                    )
                 data = {k: npz[k] for k in npz.files}
         except (OSError, ValueError) as exc:
             if isinstance(exc, InputError):
