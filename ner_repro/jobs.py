@@ -1,0 +1,82 @@
+"""Running a workflow job: log to the rule's log file, report bad input plainly.
+
+Every script under ``workflow/scripts`` is a few lines that call library code
+through :func:`run`, so all jobs log the same way and a bad input ends the job
+with one clear line (file and problem) instead of a deep traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from ner_repro.acquire import AcquisitionError
+from ner_repro.errors import InputError
+
+log = logging.getLogger("ner_repro")
+
+
+class _Tee:
+    """Write to several streams (the log file and the original stream)."""
+
+    def __init__(self, *streams: TextIO) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for stream in self.streams:
+            stream.write(text)
+            stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def logging_to(path: str | Path | None) -> Iterator[None]:
+    """Send stdout, stderr and the ``ner_repro`` logger to ``path`` (and keep stderr)."""
+    if path is None:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", buffering=1) as fh:
+        old_out, old_err = sys.stdout, sys.stderr
+        sys.stdout = _Tee(fh)  # type: ignore[assignment]
+        sys.stderr = _Tee(fh, old_err)  # type: ignore[assignment]
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            sys.stdout, sys.stderr = old_out, old_err
+
+
+def run(snakemake: Any, job: Callable[[Any], None]) -> None:
+    """Run ``job(snakemake)`` with logging to ``snakemake.log[0]``.
+
+    :class:`~ner_repro.errors.InputError` and
+    :class:`~ner_repro.acquire.AcquisitionError` end the job with their message only.
+    """
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    with logging_to(log_path):
+        start = time.perf_counter()
+        log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+        try:
+            job(snakemake)
+        except (InputError, AcquisitionError) as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+        log.info("done in %.1f s", time.perf_counter() - start)

@@ -1,0 +1,38 @@
+# Helpers shared by the rule modules. The logic lives in ner_repro.plan; this
+# file only adapts it to wildcards.
+from pathlib import Path
+
+from ner_repro.config import SessionKey, check_references
+from ner_repro.plan import Plan
+
+check_references(config)
+PLAN = Plan(config)
+RESULTS = config["results_dir"]
+DATA_DIR = config["data_dir"]
+METHODS = sorted(config["methods"])
+
+SESSION_RE = r"[A-Za-z]+_[0-9]{8}_(M1|PMd|S1)|MCMaze_[A-Za-z0-9-]+"
+
+
+wildcard_constraints:
+    monkey=r"[A-Za-z]+",
+    date=r"[0-9]{8}",
+    area=r"M1|PMd|S1",
+    seed=r"[0-9]+",
+    session=SESSION_RE,
+    method="|".join(METHODS),
+
+
+def session_key(wildcards):
+    return SessionKey(wildcards.monkey, wildcards.date, wildcards.area)
+
+
+def recording_of(wildcards):
+    """The recording a session is read from (present, simulated or to be fetched)."""
+    return PLAN.recording(wildcards.monkey, wildcards.date)
+
+
+def gpu_for(wildcards):
+    """Training rules ask for a GPU unless the config forces the CPU."""
+    kind = config["methods"][wildcards.method]["kind"]
+    return int(config["device"] != "cpu" and kind in ("ner", "cebra", "pivae"))

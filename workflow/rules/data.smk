@@ -1,0 +1,44 @@
+# Recordings -> per-session .npz files.
+
+
+if config.get("simulate"):
+
+    rule simulate_recording:
+        """Offline demo: simulate a centre-out session as a raw TrialData file."""
+        output:
+            f"{DATA_DIR}/{{monkey}}_CO_{{date}}_sim.mat",
+        log:
+            f"{RESULTS}/logs/simulate/{{monkey}}_{{date}}.log",
+        params:
+            spec=lambda w: PLAN.simulated[(w.monkey, w.date)],
+        script:
+            "../scripts/simulate_recording.py"
+
+
+if PLAN.missing_recordings():
+
+    rule fetch_recordings:
+        """Download the configured recordings that are absent, and verify them."""
+        output:
+            [str(p) for p in PLAN.missing_recordings()],
+        log:
+            f"{RESULTS}/logs/fetch_recordings.log",
+        script:
+            "../scripts/fetch_recordings.py"
+
+
+rule ingest_session:
+    """Read one area of a recording (either layout, either container) into the session contract."""
+    input:
+        recording=recording_of,
+    output:
+        f"{RESULTS}/sessions/{{monkey}}_{{date}}_{{area}}.npz",
+    log:
+        f"{RESULTS}/logs/ingest/{{monkey}}_{{date}}_{{area}}.log",
+    params:
+        t_dur=lambda w: PLAN.t_dur(session_key(w)),
+        train_fraction=config["train_fraction"],
+        bin_size_s=config["bin_size_s"],
+        smoothing=config["smoothing"],
+    script:
+        "../scripts/ingest_session.py"

@@ -1,0 +1,27 @@
+"""Rule train_embedding: one method on one session and seed -> results/embeddings/..."""
+
+from ner_repro import jobs
+from ner_repro.methods import run_method
+from ner_repro.provenance import resolve_device
+from ner_repro.session import SessionData
+
+
+def main(smk):
+    session = SessionData.load(smk.input.session)
+    spec = dict(smk.params.spec)
+    spec.setdefault("checkpoint", smk.params.checkpoint)
+    run = run_method(
+        session,
+        method=smk.wildcards.method,
+        spec=spec,
+        seed=int(smk.wildcards.seed),
+        device=resolve_device(smk.params.device),
+        progress=True,
+    )
+    run.save(smk.output[0])
+    print(
+        f"{run.method} on {run.session}, seed {run.seed}: train {run.train.shape}, test {run.test.shape}"
+    )
+
+
+jobs.run(snakemake, main)
