@@ -19,7 +19,6 @@ from any of the codings found in the wild (:func:`normalise_directions`).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,14 +28,12 @@ import numpy as np
 
 from ner_repro import matfile, provenance
 from ner_repro.errors import InputError
+from ner_repro.recordings import parse_filename
 from ner_repro.session import ANGLE_STEP, SessionData
 from ner_repro.smoothing import gaussian_kernel, smooth_trial
 
 #: Velocity is scaled by 10 in the labels (METHODS §2).
 VELOCITY_SCALE = 10.0
-
-NER_PATTERN = re.compile(r"^(?P<monkey>[A-Za-z]+)_(?P<date>\d{8})_neural_con_dis_index\.mat$")
-RAW_PATTERN = re.compile(r"^(?P<monkey>[A-Za-z]+)_CO_(?P<date>\d{8})_.*\.mat$")
 
 #: TrialData field names holding each area's spikes, in order of preference.
 SPIKE_FIELDS: Mapping[str, tuple[str, ...]] = {
@@ -52,36 +49,6 @@ class Smoothing:
 
     sigma_bins: float = 1.5
     half_width: int = 4
-
-
-# -- locating files --------------------------------------------------------------------
-def ner_filename(monkey: str, date: str | int) -> str:
-    return f"{monkey}_{date}_neural_con_dis_index.mat"
-
-
-def find_recording(data_dir: str | os.PathLike[str], monkey: str, date: str | int) -> Path | None:
-    """The recording of ``(monkey, date)`` in ``data_dir``: the pre-smoothed NER file if
-    present, else a raw TrialData file ``<Monkey>_CO_<date>_*.mat``; ``None`` if neither."""
-    data_dir = Path(data_dir)
-    ner = data_dir / ner_filename(monkey, date)
-    if ner.is_file():
-        return ner
-    raw = sorted(data_dir.glob(f"{monkey}_CO_{date}_*.mat"))
-    return raw[0] if raw else None
-
-
-def parse_filename(path: str | os.PathLike[str]) -> tuple[str, str, str]:
-    """``(monkey, date, layout)`` from a recording's file name; layout is ``ner`` or ``trialdata``."""
-    name = Path(path).name
-    for layout, pattern in (("ner", NER_PATTERN), ("trialdata", RAW_PATTERN)):
-        match = pattern.match(name)
-        if match:
-            return match["monkey"], match["date"], layout
-    raise InputError(
-        path,
-        "file name matches neither <Monkey>_<YYYYMMDD>_neural_con_dis_index.mat "
-        "nor <Monkey>_CO_<YYYYMMDD>_*.mat",
-    )
 
 
 # -- labels ----------------------------------------------------------------------------
@@ -212,7 +179,9 @@ def _identify(path: Path, variables: Mapping[str, Any]) -> tuple[str, str, str]:
         monkey, date, _ = parse_filename(path)
     except InputError:
         monkey, date = "", ""
-    if any(k.startswith("neural_") for k in variables):
+    if any(
+        k.startswith("neural_") or k in ("continuous_index", "discrete_index") for k in variables
+    ):
         layout = "ner"
     elif "trial_data" in variables or any(
         isinstance(v, list) and v and isinstance(v[0], dict) for v in variables.values()

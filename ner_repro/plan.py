@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ner_repro.config import SessionKey
-from ner_repro.ingest import find_recording, ner_filename
+from ner_repro.recordings import find_recording, ner_filename
 from ner_repro.simulate import SimulatedSession, sessions_from_config
 
 
@@ -44,6 +44,8 @@ class Plan:
         self.workdir = Path(workdir)
         self.results = Path(config["results_dir"])
         self.data_dir = Path(config["data_dir"])
+        # --config seeds=[0,1] arrives as strings.
+        self.seeds = [int(s) for s in config["seeds"]]
 
     # -- recordings ----------------------------------------------------------------
     @cached_property
@@ -152,5 +154,5 @@ class Plan:
     def embeddings(
         self, methods: Sequence[str], keys: Sequence[SessionKey], seeds: Sequence[int] | None = None
     ) -> list[Path]:
-        seeds = self.config["seeds"] if seeds is None else seeds
+        seeds = self.seeds if seeds is None else seeds
         return [self.embedding(m, k, s) for m in methods for k in keys for s in seeds]

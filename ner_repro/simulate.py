@@ -32,8 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from ner_repro import matfile
-
 N_DIRECTIONS = 8
 
 #: How strongly each area's neurons weight [velocity, speed, preparation], and the
@@ -155,6 +153,8 @@ def simulate_trials(spec: SimulatedSession) -> list[dict[str, Any]]:
 
 def write_session(spec: SimulatedSession, out_dir: str | os.PathLike[str]) -> Path:
     """Simulate ``spec`` and write its TrialData file into ``out_dir``; returns the path."""
+    from ner_repro import matfile
+
     path = Path(out_dir) / spec.filename
     writer = matfile.save_mat73 if spec.container == "v7.3" else matfile.save_mat5
     return writer(path, {"trial_data": simulate_trials(spec)})

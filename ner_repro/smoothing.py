@@ -10,7 +10,6 @@ go-cue window is cut out (METHODS §1).
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 
 
 def gaussian_kernel(sigma_bins: float = 1.5, half_width: int = 4) -> np.ndarray:
@@ -37,4 +36,6 @@ def smooth_trial(counts: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         raise ValueError("kernel must be 1-D with odd length")
     if counts.shape[0] == 0:
         return counts.copy()
+    import scipy.signal
+
     return scipy.signal.convolve(counts, kernel[:, None], mode="same", method="direct")

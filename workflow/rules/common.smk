@@ -4,12 +4,14 @@ from pathlib import Path
 
 from ner_repro.config import SessionKey, check_references
 from ner_repro.plan import Plan
+from ner_repro.provenance import resolve_device
 
 check_references(config)
 PLAN = Plan(config)
 RESULTS = config["results_dir"]
 DATA_DIR = config["data_dir"]
 METHODS = sorted(config["methods"])
+TRAIN_DEVICE = resolve_device(config["device"])
 
 SESSION_RE = r"[A-Za-z]+_[0-9]{8}_(M1|PMd|S1)|MCMaze_[A-Za-z0-9-]+"
 
@@ -33,6 +35,7 @@ def recording_of(wildcards):
 
 
 def gpu_for(wildcards):
-    """Training rules ask for a GPU unless the config forces the CPU."""
+    """Training rules ask for a GPU when they will use one: ``device: cuda``, or ``auto``
+    on a machine with CUDA. (On a cluster, plan on the login node with ``device: cuda``.)"""
     kind = config["methods"][wildcards.method]["kind"]
-    return int(config["device"] != "cpu" and kind in ("ner", "cebra", "pivae"))
+    return int(TRAIN_DEVICE == "cuda" and kind in ("ner", "cebra", "pivae"))

@@ -20,7 +20,7 @@ rule train_embedding:
         runtime=240,
     params:
         spec=lambda w: config["methods"][w.method],
-        device=config["device"],
+        device=TRAIN_DEVICE,
         checkpoint=lambda w: f"{RESULTS}/checkpoints/{w.method}/{w.session}_seed{w.seed}.pt",
     script:
         "../scripts/train_embedding.py"

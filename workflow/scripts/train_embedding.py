@@ -1,12 +1,14 @@
 """Rule train_embedding: one method on one session and seed -> results/embeddings/..."""
 
+import torch
+
 from ner_repro import jobs
 from ner_repro.methods import run_method
-from ner_repro.provenance import resolve_device
 from ner_repro.session import SessionData
 
 
 def main(smk):
+    torch.set_num_threads(smk.threads)
     session = SessionData.load(smk.input.session)
     spec = dict(smk.params.spec)
     spec.setdefault("checkpoint", smk.params.checkpoint)
@@ -15,7 +17,7 @@ def main(smk):
         method=smk.wildcards.method,
         spec=spec,
         seed=int(smk.wildcards.seed),
-        device=resolve_device(smk.params.device),
+        device=smk.params.device,
         progress=True,
     )
     run.save(smk.output[0])

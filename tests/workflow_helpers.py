@@ -1,0 +1,37 @@
+"""Running the workflow from tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(
+    args: Sequence[str],
+    *,
+    config: dict[str, object] | None = None,
+    configfile: str | None = None,
+    check: bool = True,
+    timeout: float = 1200,
+) -> subprocess.CompletedProcess[str]:
+    """Run snakemake in the repository (with its default profile) and capture the output."""
+    cmd = [*SNAKEMAKE, *args]
+    if configfile:
+        cmd += ["--configfile", configfile]
+    if config:
+        cmd += ["--config", *[f"{k}={v}" for k, v in config.items()]]
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(
+        cmd, cwd=REPO_ROOT, text=True, capture_output=True, timeout=timeout, env=env
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-5000:]}\n{proc.stderr[-8000:]}"
+        )
+    return proc
