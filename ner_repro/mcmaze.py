@@ -1,0 +1,1208 @@
+"""MC_Maze (DANDI 000128, monkey Jenkins) for Fig 8: NWB file -> trial windows -> condition sets.
+
+The authors load the training file with ``nlb_tools`` (``NWBDataset(..., split_heldout=False)``),
+call ``resample(5)`` and ``smooth_spk(50, overwrite=True)``, and cut every trial to the 100 five-ms
+bins from 50 ms before movement onset (spec ``reference/fig8-baselines.md`` §1.2-1.5). ``nlb_tools``
+pins ``pandas<=1.3.4`` and cannot be installed here, so this module reads the NWB file with h5py and
+reproduces what ``nlb_tools/nwb_interface.py`` (github.com/neurallatents/nlb_tools, commit 1ddc15f)
+does, step by step, without building its 1-ms table of the whole recording:
+
+* **Spikes -> 1-ms bins** (``NWBDataset.load``): the 1-ms grid is ``[0, end)`` with
+  ``end = round(1000 * max over units of the last obs_intervals end)`` ms; a spike at ``t`` s goes to
+  1-ms bin ``int(round(1000 t, 6))`` (truncation toward zero). All units are kept
+  (``split_heldout=False``: held-in and held-out together, 182 for MC_Maze), ordered by unit id
+  (``data.sort_index(axis=1)``). 1-ms bins outside the obs_intervals of the *first* unit are NaN
+  (``make_mask(units[mask].iloc[0].obs_intervals)``, slice ``[ceil(1000 start), floor(1000 end))``).
+* **1 ms -> 5 ms** (``NWBDataset.resample``): spike counts are summed over consecutive groups of
+  5 one-ms bins from t = 0 (the last partial group is kept); a 5-ms bin is NaN when its first 1-ms
+  bin is. Bin ``k`` is labelled ``5k`` ms. Continuous behaviour (``hand_pos``, ``hand_vel``) is
+  NaN-interpolated (linear, both directions), decimated by ``scipy.signal.decimate(x, 5, n=500,
+  ftype='fir')`` (501-tap Hamming FIR, zero phase) over the *whole* recording, cast back to its stored
+  dtype, and NaN where the original sample at ``5k`` ms was missing. ``hand_vel`` is read from the
+  file (DANDI 000128 stores it, "calculated from monkey hand position"); it is never computed here.
+* **Smoothing** (``NWBDataset.smooth_spk`` / ``smooth_column`` with ``ignore_nans=False``): σ =
+  ``smooth_ms / bin_ms`` bins, ``M = int(6 σ)`` taps, ``scipy.signal.windows.gaussian(M, σ,
+  sym=True)`` normalised to sum 1, ``scipy.signal.convolve(x, w, 'same')`` per unit over the whole
+  recording (zero padding at both ends; for ``M = 60`` scipy picks the direct method, so a NaN bin
+  spoils only the outputs within the kernel's reach). With ``'same'`` and even ``M``, output bin
+  ``n`` sums input bins ``n - M//2 .. n + (M-1)//2`` (``n-30 .. n+29`` for 50 ms / 5 ms). Here only
+  the bins of the trial windows are computed, from a context of ``M - 1`` extra bins: the values are
+  the same (``tests/test_mcmaze.py`` checks them against the whole-recording computation).
+* **Trial window** (notebook cell 3): ``neural_all.loc[onset - 50 ms : onset + 450 ms].iloc[0:100]``,
+  i.e. the first 5-ms bin ``k0 = ceil((onset - 50 ms) / 5 ms)`` (times compared at ns precision, as
+  pandas does) and the 100 bins from there. Hand position is taken relative to the window's first bin.
+* **Target angle**: ``target_pos[i][active_target[i]]``, ``atan2(y, x)`` in degrees mapped into
+  [0, 360).
+
+Bad trials are **dropped and counted** (``MazeRecording.dropped``: trial id -> reason) by default, or
+raise with ``on_bad_trial="error"``: a window that runs outside the recording (``.iloc[0:100]`` would
+return fewer bins, or start at the recording's first bin instead of 50 ms before onset), a missing
+movement onset, a window whose smoothed spikes are NaN (a not-observed bin within the kernel's reach),
+or NaN behaviour in the window. In the authors' run all 2295 trials gave 100 finite bins (229,500
+rows), so for the real file nothing should be dropped; a file where everything is dropped is an error.
+Structural problems (not HDF5, not NWB, missing units / trials / columns / behaviour, behaviour
+off the 1-ms grid) raise :class:`~ner_repro.errors.InputError` naming the file.
+
+:func:`condition_set` turns a recording into the per-session contract :class:`SessionData` for one
+condition set (spec §1.4-1.5), and :func:`write_synthetic_nwb` writes a small MC_Maze-like file with
+pynwb for the tests and the offline demo.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.signal
+
+from ner_repro import provenance
+from ner_repro.errors import InputError
+from ner_repro.session import SessionData
+
+logger = logging.getLogger(__name__)
+
+#: What the authors' notebook uses (spec §1.2-1.3).
+BIN_MS = 5
+SMOOTH_MS = 50
+WINDOW_MS = (-50, 450)
+#: Recording metadata for the per-session contract (METHODS §1).
+MONKEY = "Jenkins"
+AREA = "M1PMd"
+#: nlb_tools bins spikes at 1 ms on load; ``resample`` decimates behaviour with this FIR order.
+_RAW_BIN_MS = 1
+_DECIMATE_ORDER = 500
+_NS_PER_MS = 1_000_000
+
+_TRIAL_COLUMNS = (
+    "start_time",
+    "stop_time",
+    "move_onset_time",
+    "trial_type",
+    "trial_version",
+    "active_target",
+    "target_pos",
+)
+_BEHAVIOUR = ("hand_pos", "hand_vel")
+
+
+# ---------------------------------------------------------------------------------------------
+# Condition sets
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConditionSet:
+    """A set of maze conditions: trials with ``trial_type in types`` and an allowed ``trial_version``.
+
+    The authors' rule is ``(trial_type in types) & (trial_version >= min_version)`` (spec §1.4).
+    ``max_version`` (inclusive) or an explicit ``versions`` list narrow it further; the straight set
+    of panels 7b-d / 7c uses ``versions=(0,)``.  ``name`` is used in file names and session ids
+    (``MCMaze_<name>``), so it holds letters, digits and '-' only. ``published`` is the stem of the
+    authors' npz for this set in ``data_NER/Fig8`` (before ``_parameters``), or "" if none shipped.
+    """
+
+    name: str
+    types: tuple[int, ...]
+    min_version: int = 0
+    max_version: int | None = None
+    versions: tuple[int, ...] | None = None
+    family: str = ""
+    published: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", tuple(int(t) for t in self.types))
+        if self.versions is not None:
+            object.__setattr__(self, "versions", tuple(int(v) for v in self.versions))
+        if not self.name or not all(c.isalnum() or c == "-" for c in self.name):
+            raise ValueError(f"condition set name {self.name!r} must be letters, digits and '-'")
+        if not self.types:
+            raise ValueError(f"condition set {self.name!r}: no trial types")
+        if self.max_version is not None and self.max_version < self.min_version:
+            raise ValueError(f"condition set {self.name!r}: max_version < min_version")
+        if self.versions is not None and not self.versions:
+            raise ValueError(f"condition set {self.name!r}: empty versions list")
+
+    def select(self, trial_type: np.ndarray, trial_version: np.ndarray) -> np.ndarray:
+        """Boolean mask of the trials in this set (per trial, recording order kept by the caller)."""
+        trial_type = np.asarray(trial_type)
+        trial_version = np.asarray(trial_version)
+        mask = np.isin(trial_type, self.types) & (trial_version >= self.min_version)
+        if self.max_version is not None:
+            mask &= trial_version <= self.max_version
+        if self.versions is not None:
+            mask &= np.isin(trial_version, self.versions)
+        return mask
+
+    def describe(self) -> str:
+        if self.versions is not None:
+            rule = f"trial_version in {list(self.versions)}"
+        elif self.max_version is not None:
+            rule = f"{self.min_version} <= trial_version <= {self.max_version}"
+        else:
+            rule = f"trial_version >= {self.min_version}"
+        return f"trial_type in {list(self.types)} and {rule}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config form (see :func:`condition_sets_from_config`); ``name`` is the mapping key."""
+        out: dict[str, Any] = {"family": self.family, "types": list(self.types)}
+        if self.versions is not None:
+            out["versions"] = list(self.versions)
+        else:
+            out["min_version"] = self.min_version
+            if self.max_version is not None:
+                out["max_version"] = self.max_version
+        if self.published:
+            out["published"] = self.published
+        return out
+
+
+#: The paper's sets (spec §1.4). Names are ``<family>-<types joined by ->``.
+PAPER_CONDITION_SETS: tuple[ConditionSet, ...] = (
+    ConditionSet(
+        "curve-straight-13", (13,), 0, family="curve-straight", published="curve-straight_13"
+    ),
+    ConditionSet(
+        "curve-straight-38", (38,), 0, family="curve-straight", published="curve-straight_38"
+    ),
+    ConditionSet(
+        "curve-straight-18", (18,), 0, family="curve-straight", published="curve-straight_18"
+    ),
+    ConditionSet(
+        "curve-straight-13-38-18",
+        (13, 38, 18),
+        0,
+        family="curve-straight",
+        published="curve-straight_13-38-18",
+    ),
+    ConditionSet(
+        "curve-up-down-37-1", (37, 1), 1, family="curve-up-down", published="curve-up-down_37-1"
+    ),
+    ConditionSet(
+        "curve-up-down-31-38", (31, 38), 1, family="curve-up-down", published="curve-up-down_31-38"
+    ),
+    ConditionSet(
+        "curve-up-down-34-18", (34, 18), 1, family="curve-up-down", published="curve-up-down_34-18"
+    ),
+    ConditionSet(
+        "curve-up-down-37-1-31-38-34-18",
+        (37, 1, 31, 38, 34, 18),
+        1,
+        family="curve-up-down",
+        published="curve-up-down_37-1-31-38-34-18",
+    ),
+    ConditionSet(
+        "straight-13-29-17-38-6-18", (13, 29, 17, 38, 6, 18), versions=(0,), family="straight"
+    ),
+)
+
+
+def paper_condition_sets() -> dict[str, dict[str, Any]]:
+    """The paper's condition sets as plain data, in the form ``config.yaml`` holds them."""
+    return {cs.name: cs.to_dict() for cs in PAPER_CONDITION_SETS}
+
+
+def condition_sets_from_config(
+    sets: Mapping[str, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None,
+    where: str = "config mcmaze.condition_sets",
+) -> list[ConditionSet]:
+    """Parse ``mcmaze.condition_sets`` (name -> {types, min_version | max_version | versions, ...}).
+
+    A list of mappings with a ``name`` key is accepted too. An empty or missing entry gives the
+    paper's sets. Errors are :class:`InputError` naming ``where`` and the set.
+    """
+    if not sets:
+        return list(PAPER_CONDITION_SETS)
+    items: list[tuple[str, Mapping[str, Any]]]
+    if isinstance(sets, Mapping):
+        items = [(str(k), v) for k, v in sets.items()]
+    else:
+        items = [(str(v.get("name", "")), v) for v in sets]
+    allowed = {"name", "family", "types", "min_version", "max_version", "versions", "published"}
+    out = []
+    for name, spec in items:
+        if not isinstance(spec, Mapping):
+            raise InputError(
+                where, f"condition set {name!r} must be a mapping, got {type(spec).__name__}"
+            )
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise InputError(where, f"condition set {name!r}: unknown key(s) {', '.join(unknown)}")
+        if "types" not in spec:
+            raise InputError(where, f"condition set {name!r}: 'types' is required")
+        try:
+            versions = spec.get("versions")
+            out.append(
+                ConditionSet(
+                    name=name,
+                    types=tuple(int(t) for t in spec["types"]),
+                    min_version=int(spec.get("min_version", 0)),
+                    max_version=None
+                    if spec.get("max_version") is None
+                    else int(spec["max_version"]),
+                    versions=None if versions is None else tuple(int(v) for v in versions),
+                    family=str(spec.get("family", "")),
+                    published=str(spec.get("published", "")),
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise InputError(where, f"condition set {name!r}: {exc}") from exc
+    names = [cs.name for cs in out]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(where, f"duplicate condition set name(s): {', '.join(dupes)}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The recording
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class MazeRecording:
+    """Trial windows of one MC_Maze file (trials in recording order, bad trials left out).
+
+    ``neural`` are smoothed spike counts per bin (not Hz), ``hand_vel`` in mm/s, ``hand_pos`` in mm
+    relative to the first bin of the window; ``first_bin`` is the index of each window's first
+    ``bin_ms`` bin in the whole recording (bin ``k`` starts at ``k * bin_ms`` ms).
+    """
+
+    source: str
+    neural: np.ndarray  # (n_trials, n_bins, n_units)
+    hand_vel: np.ndarray  # (n_trials, n_bins, 2)
+    hand_pos: np.ndarray  # (n_trials, n_bins, 2), first bin = (0, 0)
+    trial_id: np.ndarray  # (n_trials,) int64, the NWB trials table ids
+    trial_type: np.ndarray  # (n_trials,) int64
+    trial_version: np.ndarray  # (n_trials,) int64
+    target_pos: np.ndarray  # (n_trials, 2) the active target (x, y)
+    target_angle: np.ndarray  # (n_trials,) degrees in [0, 360)
+    move_onset: np.ndarray  # (n_trials,) seconds
+    first_bin: np.ndarray  # (n_trials,) int64
+    unit_id: np.ndarray  # (n_units,)
+    heldout: np.ndarray  # (n_units,) bool (all False when the file has no such column)
+    session_start: str = ""
+    subject: str = MONKEY
+    bin_ms: int = BIN_MS
+    smooth_ms: float = SMOOTH_MS
+    window_ms: tuple[int, int] = WINDOW_MS
+    n_bins_recording: int = 0
+    source_sha256: str = ""
+    dropped: dict[int, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.neural.shape[0])
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.neural.shape[1])
+
+    @property
+    def n_units(self) -> int:
+        return int(self.neural.shape[2])
+
+    @property
+    def date(self) -> str:
+        """``YYYYMMDD`` of the session start (in the file's own time zone)."""
+        if not self.session_start:
+            return "00000000"
+        return _dt.datetime.fromisoformat(self.session_start).strftime("%Y%m%d")
+
+    def counts(self, condition: ConditionSet | None = None) -> dict[tuple[int, int], int]:
+        """Number of trials per ``(trial_type, trial_version)`` (in ``condition`` if given)."""
+        mask = np.ones(self.n_trials, bool)
+        if condition is not None:
+            mask = condition.select(self.trial_type, self.trial_version)
+        pairs, n = np.unique(
+            np.stack([self.trial_type[mask], self.trial_version[mask]], axis=1),
+            axis=0,
+            return_counts=True,
+        )
+        return {(int(t), int(v)): int(c) for (t, v), c in zip(pairs, n, strict=True)}
+
+
+def gaussian_kernel(smooth_ms: float, bin_ms: float = BIN_MS) -> np.ndarray:
+    """The ``smooth_spk`` kernel: σ = smooth_ms/bin_ms bins, ``int(6σ)`` taps, symmetric, sum 1."""
+    std = smooth_ms / bin_ms
+    taps = int(6 * std)
+    if taps < 1:
+        raise ValueError(f"smoothing of {smooth_ms} ms at {bin_ms} ms bins gives an empty kernel")
+    window = scipy.signal.windows.gaussian(taps, std, sym=True)
+    return window / np.sum(window)
+
+
+def smooth_windows(counts: np.ndarray, kernel: np.ndarray, n_out: int | None = None) -> np.ndarray:
+    """``scipy.signal.convolve(x, kernel, 'same')`` evaluated on a window, from its context.
+
+    ``counts`` has shape ``(n_windows, n_out + len(kernel) - 1, n_units)``: for an output window
+    starting at recording bin ``k0`` it holds the input bins ``k0 - M//2 .. k0 + n_out - 1 +
+    (M-1)//2`` (zeros beyond the recording, like 'same' mode's zero padding). Returns
+    ``(n_windows, n_out, n_units)``: one matrix product with the banded (Toeplitz) kernel matrix.
+    """
+    taps = len(kernel)
+    n_ctx = counts.shape[1]
+    n_out = n_ctx - taps + 1 if n_out is None else n_out
+    if n_ctx != n_out + taps - 1:
+        raise ValueError(f"context of {n_ctx} bins does not fit {n_out} outputs and {taps} taps")
+    # out[n] = sum_k kernel[k] * x[n + (M-1)//2 - k] = sum_j kernel[M-1-j] * ctx[n + j]
+    band = np.zeros((n_out, n_ctx))
+    rows = np.arange(n_out)[:, None]
+    band[rows, rows + np.arange(taps)[None, :]] = kernel[::-1][None, :]
+    n_win, _, n_units = counts.shape
+    flat = np.ascontiguousarray(counts.transpose(1, 0, 2)).reshape(n_ctx, n_win * n_units)
+    return (band @ flat).reshape(n_out, n_win, n_units).transpose(1, 0, 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the NWB file (h5py)
+# ---------------------------------------------------------------------------------------------
+def _decode(value: Any) -> str:
+    value = value[()] if hasattr(value, "shape") and getattr(value, "shape", None) == () else value
+    if isinstance(value, np.ndarray):
+        value = value.ravel()[0] if value.size else ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _open_nwb(path: Path):
+    import h5py
+
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if not path.is_file():
+        raise InputError(path, "not a file")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot read file ({exc})") from exc
+    if not is_hdf5:
+        raise InputError(path, "not an NWB file: no HDF5 signature (expected an NWB 2 / HDF5 file)")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(
+            path, f"cannot open as HDF5/NWB, the file may be truncated or corrupt ({exc})"
+        ) from exc
+    if _decode(fh.attrs.get("neurodata_type", b"")) != "NWBFile":
+        fh.close()
+        raise InputError(
+            path, "HDF5 file but not an NWB file (root neurodata_type is not 'NWBFile')"
+        )
+    return fh
+
+
+def _ragged(group, name: str, path: Path, n_rows: int) -> list[np.ndarray]:
+    """Rows of a ragged NWB column (``name`` + ``name_index`` holding end offsets)."""
+    if name not in group:
+        raise InputError(path, f"{group.name}: column '{name}' is missing")
+    data = group[name][()]
+    index_name = f"{name}_index"
+    if index_name not in group:
+        if data.shape[0] != n_rows:
+            raise InputError(
+                path, f"{group.name}/{name}: {data.shape[0]} rows for {n_rows} entries"
+            )
+        return [data[i : i + 1] for i in range(n_rows)]
+    ends = group[index_name][()].astype(np.int64)
+    if ends.shape != (n_rows,) or (n_rows and (np.any(np.diff(ends) < 0) or ends[-1] > len(data))):
+        raise InputError(
+            path, f"{group.name}/{index_name} is inconsistent with {name} ({len(data)} values)"
+        )
+    starts = np.concatenate([[0], ends[:-1]])
+    return [data[s:e] for s, e in zip(starts, ends, strict=True)]
+
+
+def _read_units(fh, path: Path) -> dict[str, Any]:
+    if "units" not in fh:
+        raise InputError(path, "no units table (/units): the file has no sorted spikes")
+    units = fh["units"]
+    for key in ("id", "spike_times", "spike_times_index"):
+        if key not in units:
+            found = ", ".join(sorted(units.keys()))
+            raise InputError(path, f"/units/{key} is missing (found: {found})")
+    ids = units["id"][()].astype(np.int64)
+    n_units = len(ids)
+    if n_units == 0:
+        raise InputError(path, "the units table is empty")
+    times = units["spike_times"][()].astype(np.float64)
+    ends = units["spike_times_index"][()].astype(np.int64)
+    if ends.shape != (n_units,) or np.any(np.diff(ends) < 0) or ends[-1] != len(times):
+        raise InputError(path, "/units/spike_times_index is inconsistent with /units/spike_times")
+    counts = np.diff(np.concatenate([[0], ends]))
+    unit_of_spike = np.repeat(np.arange(n_units), counts)
+    heldout = units["heldout"][()].astype(bool) if "heldout" in units else np.zeros(n_units, bool)
+    obs = None
+    if "obs_intervals" in units:
+        obs = _ragged(units, "obs_intervals", path, n_units)
+    return {"id": ids, "times": times, "unit": unit_of_spike, "heldout": heldout, "obs": obs}
+
+
+def _read_trials(fh, path: Path) -> dict[str, np.ndarray]:
+    if "intervals" not in fh or "trials" not in fh["intervals"]:
+        raise InputError(path, "no trials table (/intervals/trials)")
+    trials = fh["intervals/trials"]
+    missing = [c for c in (*_TRIAL_COLUMNS, "id") if c not in trials]
+    if missing:
+        found = ", ".join(sorted(k for k in trials.keys() if not k.endswith("_index")))
+        raise InputError(
+            path, f"trials table lacks column(s) {', '.join(missing)} (found: {found})"
+        )
+    ids = trials["id"][()].astype(np.int64)
+    n = len(ids)
+    if n == 0:
+        raise InputError(path, "the trials table is empty")
+    out: dict[str, np.ndarray] = {"id": ids}
+    for col in ("start_time", "stop_time", "move_onset_time"):
+        out[col] = trials[col][()].astype(np.float64)
+    for col in ("trial_type", "trial_version", "active_target"):
+        out[col] = trials[col][()]
+    for col, arr in out.items():
+        if arr.shape != (n,):
+            raise InputError(path, f"trials column '{col}' has shape {arr.shape}, expected ({n},)")
+    for col in ("trial_type", "trial_version", "active_target"):
+        arr = out[col]
+        if not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                raise InputError(path, f"trials column '{col}' must hold integers")
+        out[col] = arr.astype(np.int64)
+    rows = _ragged(trials, "target_pos", path, n)
+    target = np.full((n, 2), np.nan)
+    for i, (row, active) in enumerate(zip(rows, out["active_target"], strict=True)):
+        row = np.asarray(row, dtype=np.float64).reshape(-1, 2) if np.size(row) else np.zeros((0, 2))
+        if not 0 <= active < len(row):
+            raise InputError(
+                path,
+                f"trial id {ids[i]}: active_target={active} but target_pos has {len(row)} target(s)",
+            )
+        target[i] = row[active]
+    out["target_pos"] = target
+    return out
+
+
+def _find_behaviour(fh, name: str, path: Path):
+    """The TimeSeries ``name`` in a processing module or in acquisition (where nlb_tools finds it)."""
+    candidates = []
+    if "processing" in fh:
+        for module in fh["processing"].values():
+            if name in module and "data" in module[name]:
+                candidates.append(module[name])
+    if "acquisition" in fh and name in fh["acquisition"] and "data" in fh["acquisition"][name]:
+        candidates.append(fh["acquisition"][name])
+    if not candidates:
+        raise InputError(
+            path,
+            f"behaviour time series '{name}' not found (looked in /processing/*/ and /acquisition/)",
+        )
+    if len(candidates) > 1:
+        where = ", ".join(c.name for c in candidates)
+        raise InputError(path, f"behaviour time series '{name}' is ambiguous: {where}")
+    return candidates[0]
+
+
+def _read_behaviour(ts, path: Path, n_ms: int) -> np.ndarray:
+    """One behaviour TimeSeries on the 1-ms grid ``[0, n_ms)`` (NaN where no sample), as stored dtype."""
+    data = ts["data"][()]
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[1] < 2:
+        raise InputError(
+            path, f"{ts.name}/data has shape {data.shape}, expected (time, >=2) for x, y"
+        )
+    data = data[:, :2]
+    if not np.issubdtype(data.dtype, np.floating):
+        data = data.astype(np.float64)
+    n = data.shape[0]
+    if "timestamps" in ts:
+        stamps = ts["timestamps"][()].astype(np.float64)
+        if stamps.shape != (n,):
+            raise InputError(path, f"{ts.name}: {len(stamps)} timestamps for {n} samples")
+    elif "starting_time" in ts:
+        rate = ts["starting_time"].attrs.get("rate")
+        if rate is None or not float(rate) > 0:
+            raise InputError(path, f"{ts.name}/starting_time has no valid 'rate' attribute")
+        stamps = np.arange(n) / float(rate) + float(ts["starting_time"][()])
+    else:
+        raise InputError(path, f"{ts.name} has neither timestamps nor starting_time")
+    # nlb_tools keeps a series only if every round(t, 6) is on its 1-ms grid (else it drops the
+    # series and the notebook fails): require the same.
+    ms = np.round(stamps, 6) * 1000.0
+    idx = np.rint(ms).astype(np.int64)
+    bad = (np.abs(ms - idx) > 1e-3) | (idx < 0) | (idx >= n_ms)
+    if bad.any():
+        first = float(stamps[np.argmax(bad)])
+        raise InputError(
+            path,
+            f"{ts.name}: {int(bad.sum())} sample(s) are not on the 1 ms grid of the recording "
+            f"[0, {n_ms / 1000:.3f}) s (first at t={first:.6f} s); bin_ms resampling needs 1 kHz data",
+        )
+    grid = np.full((n_ms, 2), np.nan, dtype=data.dtype)
+    grid[idx] = data
+    return grid
+
+
+def _decimate_behaviour(grid: np.ndarray, factor: int) -> np.ndarray:
+    """``NWBDataset.resample`` for a continuous signal: interpolate NaN, FIR-decimate, re-mask NaN."""
+    dtype = grid.dtype
+    nan_mask = np.isnan(grid[::factor])
+    filled = np.asarray(grid, dtype=np.float64).copy()
+    positions = np.arange(len(filled))
+    for col in range(filled.shape[1]):
+        ok = np.isfinite(filled[:, col])
+        if not ok.any():
+            return np.full((len(nan_mask), filled.shape[1]), np.nan)
+        if not ok.all():
+            filled[~ok, col] = np.interp(positions[~ok], positions[ok], filled[ok, col])
+    if factor == 1:
+        out = filled
+    else:
+        out = scipy.signal.decimate(filled, factor, n=_DECIMATE_ORDER, ftype="fir", axis=0)
+    out = out.astype(dtype).astype(np.float64)
+    out[nan_mask] = np.nan
+    return out
+
+
+def _observed_bins(obs: list[np.ndarray] | None, n_ms: int, factor: int) -> np.ndarray | None:
+    """Per output bin, whether its first 1-ms bin lies in the first unit's obs_intervals."""
+    if obs is None:
+        return None
+    intervals = np.asarray(obs[0], dtype=np.float64).reshape(-1, 2)
+    diff = np.zeros(n_ms + 1, np.int64)
+    if len(intervals):
+        starts = np.ceil(np.round(intervals[:, 0] * 1000.0, 6)).astype(np.int64)
+        ends = np.floor(np.round(intervals[:, 1] * 1000.0, 6)).astype(np.int64)
+        starts = np.clip(starts, 0, n_ms)
+        ends = np.clip(ends, 0, n_ms)
+        keep = ends > starts
+        np.add.at(diff, starts[keep], 1)
+        np.add.at(diff, ends[keep], -1)
+    observed = np.cumsum(diff[:-1]) > 0
+    return observed[::factor]
+
+
+def _recording_end_ms(units: dict[str, Any], trials: dict[str, np.ndarray]) -> int:
+    """Length of nlb_tools' 1-ms grid: the last obs_intervals end (fallback: last trial/spike)."""
+    if units["obs"] is not None:
+        ends = [float(np.asarray(o).reshape(-1, 2)[-1, 1]) for o in units["obs"] if np.size(o)]
+        if ends:
+            return round(max(ends) * 1000.0)
+    last = float(np.nanmax(trials["stop_time"]))
+    if units["times"].size:
+        last = max(last, float(units["times"].max()))
+    return math.floor(last * 1000.0) + 1
+
+
+def load_mcmaze(
+    nwb_path: str | os.PathLike[str],
+    bin_ms: int = BIN_MS,
+    smooth_ms: float = SMOOTH_MS,
+    window: tuple[int, int] | Sequence[int] = WINDOW_MS,
+    on_bad_trial: str = "drop",
+    checksum: bool = True,
+) -> MazeRecording:
+    """Read an MC_Maze NWB file into per-trial windows, as the authors' nlb_tools pipeline did.
+
+    ``bin_ms`` must be a whole number of ms; ``smooth_ms=0`` skips smoothing (raw counts per bin);
+    ``window`` is (start, end) in ms around movement onset, ``(end - start) / bin_ms`` bins.
+    ``on_bad_trial``: ``"drop"`` (default; logged, listed in ``dropped``) or ``"error"``.
+    """
+    path = Path(nwb_path)
+    if int(bin_ms) != bin_ms or bin_ms < 1:
+        raise ValueError(f"bin_ms must be a positive whole number of ms, got {bin_ms}")
+    bin_ms = int(bin_ms)
+    w0, w1 = (int(v) for v in window)
+    if w1 <= w0 or (w1 - w0) % bin_ms:
+        raise ValueError(f"window {window} must be increasing and span a multiple of {bin_ms} ms")
+    if on_bad_trial not in ("drop", "error"):
+        raise ValueError(f"on_bad_trial must be 'drop' or 'error', got {on_bad_trial!r}")
+    n_bins = (w1 - w0) // bin_ms
+    kernel = gaussian_kernel(smooth_ms, bin_ms) if smooth_ms else np.ones(1)
+    taps = len(kernel)
+    left = taps - 1 - (taps - 1) // 2  # input bins before the output bin ('same' centring)
+
+    fh = _open_nwb(path)
+    try:
+        units = _read_units(fh, path)
+        trials = _read_trials(fh, path)
+        n_ms = _recording_end_ms(units, trials)
+        if n_ms <= 0:
+            raise InputError(
+                path, "the recording has zero length (obs_intervals / trials end at t <= 0)"
+            )
+        behaviour = {
+            name: _read_behaviour(_find_behaviour(fh, name, path), path, n_ms)
+            for name in _BEHAVIOUR
+        }
+        session_start = _decode(fh["session_start_time"]) if "session_start_time" in fh else ""
+        subject = MONKEY
+        if "general/subject/subject_id" in fh:
+            subject = _decode(fh["general/subject/subject_id"]) or MONKEY
+    except (OSError, KeyError, RuntimeError) as exc:
+        raise InputError(
+            path, f"cannot read the NWB file, it may be truncated or corrupt ({exc})"
+        ) from exc
+    finally:
+        fh.close()
+
+    factor = bin_ms // _RAW_BIN_MS
+    n_total = -(-n_ms // factor)  # bins of the resampled recording (last one partial)
+    observed = _observed_bins(units["obs"], n_ms, factor)
+    hand_pos = _decimate_behaviour(behaviour["hand_pos"], factor)
+    hand_vel = _decimate_behaviour(behaviour["hand_vel"], factor)
+
+    # -- trial windows: first bin k0 = ceil((onset + w0) / bin), compared in integer ns as pandas --
+    onset = trials["move_onset_time"]
+    n_all = len(onset)
+    finite = np.isfinite(onset)
+    onset_ns = np.where(finite, np.round(np.where(finite, onset, 0.0) * 1e9), 0).astype(np.int64)
+    bin_ns = bin_ms * _NS_PER_MS
+    k0 = -((-(onset_ns + w0 * _NS_PER_MS)) // bin_ns)
+    reasons: dict[int, str] = {}
+    for i in np.flatnonzero(~finite):
+        reasons[i] = "no movement onset (move_onset_time is NaN)"
+    for i in np.flatnonzero(finite & ((k0 < 0) | (k0 + n_bins > n_total))):
+        reasons[i] = (
+            f"window {w0}..{w1} ms around onset {onset[i]:.3f} s runs outside the recording "
+            f"[0, {n_ms / 1000:.3f}) s"
+        )
+    ctx_offsets = np.arange(-left, n_bins + taps - 1 - left)
+    win_offsets = np.arange(n_bins)
+    if observed is not None:
+        for i in range(n_all):
+            if i in reasons:
+                continue
+            ctx = k0[i] + ctx_offsets
+            ctx = ctx[(ctx >= 0) & (ctx < n_total)]
+            if not observed[ctx].all():
+                reasons[i] = (
+                    "smoothed spikes are NaN: bins outside the units' obs_intervals within reach"
+                )
+    for name, arr in (("hand_pos", hand_pos), ("hand_vel", hand_vel)):
+        ok = [i for i in range(n_all) if i not in reasons]
+        if ok:
+            bad = np.isnan(arr[k0[ok][:, None] + win_offsets]).any(axis=(1, 2))
+            for i in np.asarray(ok)[bad]:
+                reasons[int(i)] = f"{name} is NaN in the window"
+    if reasons and on_bad_trial == "error":
+        i = min(reasons)
+        raise InputError(
+            path, f"{len(reasons)} bad trial(s), first trial id {trials['id'][i]}: {reasons[i]}"
+        )
+    keep = np.array([i for i in range(n_all) if i not in reasons], dtype=np.int64)
+    dropped = {int(trials["id"][i]): reason for i, reason in sorted(reasons.items())}
+    if dropped:
+        logger.warning(
+            "%s: dropped %d of %d trials: %s", path, len(dropped), n_all, _summarise(dropped)
+        )
+    if keep.size == 0:
+        raise InputError(
+            path, f"no usable trial: all {n_all} trials were dropped ({_summarise(dropped)})"
+        )
+
+    # -- neural: spike counts in each kept window's context, then the 'same' convolution --------
+    order = np.argsort(units["id"], kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    ms_idx = np.round(units["times"] * 1000.0, 6).astype(np.int64)  # truncation, as nlb_tools
+    in_rec = (ms_idx >= 0) & (ms_idx < n_ms)
+    spike_bin = ms_idx[in_rec] // factor
+    spike_unit = rank[units["unit"][in_rec]]
+    by_bin = np.argsort(spike_bin, kind="stable")
+    spike_bin = spike_bin[by_bin]
+    spike_unit = spike_unit[by_bin]
+    n_units = len(order)
+    neural = np.empty((keep.size, n_bins, n_units))
+    chunk = max(1, int(4e6 // ((n_bins + taps) * n_units)))
+    kept_k0 = k0[keep]
+    by_start = np.argsort(kept_k0, kind="stable")
+    for c0 in range(0, keep.size, chunk):
+        rows = by_start[c0 : c0 + chunk]
+        ctx = kept_k0[rows][:, None] + ctx_offsets[None, :]
+        needed = np.unique(ctx)
+        lo, hi = np.searchsorted(spike_bin, [needed[0], needed[-1] + 1])
+        bins_c, units_c = spike_bin[lo:hi], spike_unit[lo:hi]
+        pos = np.searchsorted(needed, bins_c)
+        hit = needed[pos] == bins_c
+        dense = np.bincount(
+            pos[hit] * n_units + units_c[hit], minlength=needed.size * n_units
+        ).reshape(needed.size, n_units)
+        counts = dense[np.searchsorted(needed, ctx)].astype(np.float64)
+        neural[rows] = smooth_windows(counts, kernel, n_bins) if smooth_ms else counts
+
+    windows = kept_k0[:, None] + win_offsets[None, :]
+    pos_win = hand_pos[windows]
+    target = trials["target_pos"][keep]
+    angle = np.degrees(np.arctan2(target[:, 1], target[:, 0]))
+    angle = np.where(angle < 0, angle + 360.0, angle)
+    angle = np.where(angle >= 360.0, angle - 360.0, angle)
+    sha = provenance.sha256sum(path) if checksum else ""
+    return MazeRecording(
+        source=str(path),
+        neural=neural,
+        hand_vel=hand_vel[windows],
+        hand_pos=pos_win - pos_win[:, :1, :],
+        trial_id=trials["id"][keep],
+        trial_type=trials["trial_type"][keep],
+        trial_version=trials["trial_version"][keep],
+        target_pos=target,
+        target_angle=angle,
+        move_onset=onset[keep],
+        first_bin=kept_k0,
+        unit_id=units["id"][order],
+        heldout=units["heldout"][order],
+        session_start=session_start,
+        subject=subject,
+        bin_ms=bin_ms,
+        smooth_ms=smooth_ms,
+        window_ms=(w0, w1),
+        n_bins_recording=int(n_total),
+        source_sha256=sha,
+        dropped=dropped,
+        meta={
+            "n_trials_in_file": int(n_all),
+            "n_trials_dropped": len(dropped),
+            "recording_ms": int(n_ms),
+            "spikes_outside_recording": int((~in_rec).sum()),
+            "kernel_taps": int(taps) if smooth_ms else 0,
+            "obs_intervals": units["obs"] is not None,
+        },
+    )
+
+
+def _summarise(dropped: Mapping[int, str]) -> str:
+    by_reason: dict[str, list[int]] = {}
+    for tid, reason in dropped.items():
+        by_reason.setdefault(reason.split(":")[0].split(" around ")[0], []).append(tid)
+    return "; ".join(
+        f"{reason} (trial ids {', '.join(map(str, ids[:5]))}{', ...' if len(ids) > 5 else ''})"
+        for reason, ids in by_reason.items()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Condition set -> SessionData
+# ---------------------------------------------------------------------------------------------
+def condition_set(
+    recording: MazeRecording,
+    name: str | ConditionSet,
+    types: Iterable[int] | None = None,
+    min_version: int = 0,
+    train_fraction: float = 0.8,
+    *,
+    max_version: int | None = None,
+    versions: Iterable[int] | None = None,
+) -> SessionData:
+    """One condition set of ``recording`` as a :class:`SessionData` (spec §1.4-1.5).
+
+    Trials with ``trial_type in types`` and an allowed version (``>= min_version``, optionally
+    ``<= max_version`` or ``in versions``) are taken in recording order (conditions interleaved).
+    Labels per bin are ``[vx, vy, 0]`` in mm/s (the authors zero the angle column before training);
+    extras per bin: ``target_angle`` (degrees), ``version`` (trial_version), ``trial_type``,
+    ``trial_id`` and ``hand_pos`` (mm, relative to the window start). ``t_dur`` = bins per trial;
+    the first ``int(train_fraction * n_trials)`` trials are the training split.
+    """
+    if isinstance(name, ConditionSet):
+        cset = name
+    else:
+        if types is None:
+            raise ValueError("types is required unless a ConditionSet is given")
+        cset = ConditionSet(
+            name=name,
+            types=tuple(types),
+            min_version=min_version,
+            max_version=max_version,
+            versions=None if versions is None else tuple(versions),
+        )
+    mask = cset.select(recording.trial_type, recording.trial_version)
+    idx = np.flatnonzero(mask)
+    if idx.size < 2:
+        found = recording.counts()
+        raise InputError(
+            recording.source,
+            f"condition set {cset.name!r} ({cset.describe()}) selects {idx.size} trial(s); "
+            f"need at least 2 (trials per (type, version) in the file: {found})",
+        )
+    t_dur = recording.n_bins
+    vel = recording.hand_vel[idx].reshape(-1, 2)
+    labels = np.column_stack([vel, np.zeros(len(vel))])
+    per_bin = lambda a: np.repeat(np.asarray(a)[idx], t_dur)  # noqa: E731
+    meta = {
+        "condition_set": cset.name,
+        "family": cset.family,
+        "types": list(cset.types),
+        "rule": cset.describe(),
+        "published": cset.published,
+        "n_trials": int(idx.size),
+        "trial_counts": {f"{t}/v{v}": n for (t, v), n in recording.counts(cset).items()},
+        "bin_ms": recording.bin_ms,
+        "smooth_ms": recording.smooth_ms,
+        "window_ms": list(recording.window_ms),
+        "labels": "[hand_vel_x, hand_vel_y, 0] in mm/s",
+        "n_trials_dropped_in_file": len(recording.dropped),
+        "subject": recording.subject,
+    }
+    return SessionData(
+        monkey=MONKEY,
+        date=recording.date,
+        area=AREA,
+        neural=recording.neural[idx].reshape(-1, recording.n_units),
+        labels=labels,
+        t_dur=t_dur,
+        train_fraction=train_fraction,
+        source=recording.source,
+        source_sha256=recording.source_sha256,
+        source_format="nwb",
+        container="nwb-hdf5",
+        meta=meta,
+        extras={
+            "target_angle": per_bin(recording.target_angle).astype(np.float64),
+            "version": per_bin(recording.trial_version).astype(np.int64),
+            "trial_type": per_bin(recording.trial_type).astype(np.int64),
+            "trial_id": per_bin(recording.trial_id).astype(np.int64),
+            "hand_pos": recording.hand_pos[idx].reshape(-1, 2),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A synthetic MC_Maze-like file
+# ---------------------------------------------------------------------------------------------
+#: Active-target positions (mm) per maze type. 18 and 34 are the real ones (spec §1.4); the others
+#: are integer points at the published target angles (22.989, 168.511, 34.958, ... degrees).
+SYNTHETIC_TARGETS: dict[int, tuple[int, int]] = {
+    1: (111, 85),
+    6: (-97, -63),
+    13: (99, 42),
+    17: (-83, 89),
+    18: (123, -81),
+    29: (5, 143),
+    31: (-108, 65),
+    34: (116, -77),
+    37: (113, 79),
+    38: (-123, 25),
+    2: (-40, -128),
+    20: (135, 0),
+}
+#: Side to which the barrier bends a curved reach (+1 left of the straight path, -1 right); the
+#: curve-up-down pairs (37/1, 31/38, 34/18) bend in opposite directions.
+SYNTHETIC_BEND: dict[int, int] = {
+    1: -1,
+    6: 1,
+    13: 1,
+    17: -1,
+    18: -1,
+    29: 1,
+    31: 1,
+    34: 1,
+    37: 1,
+    38: -1,
+    2: 1,
+    20: -1,
+}
+
+
+def _min_jerk(s: np.ndarray) -> np.ndarray:
+    s = np.clip(s, 0.0, 1.0)
+    return s**3 * (10 - 15 * s + 6 * s**2)
+
+
+def write_synthetic_nwb(
+    path: str | os.PathLike[str],
+    seed: int = 0,
+    n_trials: int = 120,
+    n_units: int = 32,
+    n_heldout: int | None = None,
+    types: Sequence[int] | None = None,
+    behaviour_timestamps: bool = False,
+    include_hand_vel: bool = True,
+    obs_gap_trials: Sequence[int] = (),
+    nan_behaviour_trials: Sequence[int] = (),
+) -> Path:
+    """Write a small MC_Maze-like NWB file (structure of DANDI 000128's training file) with pynwb.
+
+    * trials table with the real columns (start/stop_time, target_on_time, go_cue_time,
+      move_onset_time, delay, rt, trial_type, trial_version, maze_id, num_targets, target_pos
+      (ragged, int16), num_barriers, barrier_pos (ragged), active_target, success, split);
+      versions 0 (1 target, no barrier), 1 (1 target, barriers), 2 (3 targets, barriers), types drawn
+      at random (interleaved) from ``types`` (default: all of :data:`SYNTHETIC_TARGETS`);
+    * hand position (mm, 1 kHz): minimum-jerk reach from the centre to the active target starting at
+      movement onset, straight for version 0 and bent sideways (by :data:`SYNTHETIC_BEND`) for 1 and
+      2; ``hand_vel`` = its gradient in mm/s (stored, as in the real file); cursor and eye position;
+    * units (``n_heldout`` flagged ``heldout``), one electrode each on an M1 or PMd group, Poisson
+      spikes (1-ms Bernoulli, jittered within the ms) from cosine tuning to upcoming velocity,
+      speed, position, and target-tuned preparatory activity; ``obs_intervals`` = one interval per
+      trial, as in the real file (417690 = 182 x 2295);
+    * session start 2009-09-25 (-07:00), subject Jenkins.
+
+    ``obs_gap_trials`` end those trials' obs interval 0.3 s after movement onset (their smoothed
+    windows become NaN under nlb_tools' rules); ``nan_behaviour_trials`` blank the hand data around
+    their movement onset. Both exist to test the bad-trial policy. Written atomically.
+    """
+    from hdmf.backends.hdf5 import H5DataIO
+    from pynwb import NWBHDF5IO, NWBFile, TimeSeries
+    from pynwb.behavior import SpatialSeries
+    from pynwb.file import Subject
+
+    rng = np.random.default_rng(seed)
+    types = sorted(SYNTHETIC_TARGETS) if types is None else [int(t) for t in types]
+    unknown = [t for t in types if t not in SYNTHETIC_TARGETS]
+    if unknown:
+        raise ValueError(f"no synthetic target for trial type(s) {unknown}")
+    if n_trials < 1 or n_units < 1:
+        raise ValueError("n_trials and n_units must be positive")
+    n_heldout = n_units // 4 if n_heldout is None else int(n_heldout)
+
+    # -- trial timing (ms, integers) ---------------------------------------------------------
+    trial_type = rng.choice(types, size=n_trials)
+    version = rng.integers(0, 3, size=n_trials)
+    if (
+        version == 0
+    ).all():  # hdmf cannot write a ragged column whose rows are all empty (barriers)
+        version[-1] = 1
+    delay = rng.integers(250, 750, size=n_trials)
+    rt = rng.integers(250, 400, size=n_trials)
+    reach = np.where(version == 0, 330, 430) + rng.integers(-30, 30, size=n_trials)
+    start = np.empty(n_trials, np.int64)
+    t = 500
+    for i in range(n_trials):
+        start[i] = t
+        t += 300 + delay[i] + rt[i] + 1100 + rng.integers(0, 60)
+    target_on = start + 300
+    go_cue = target_on + delay
+    onset = go_cue + rt
+    stop = onset + 1100
+    n_ms = int(stop[-1])  # behaviour on nlb_tools' grid [0, last obs_intervals end)
+
+    # -- hand trajectory on the 1-ms grid -----------------------------------------------------
+    pos = np.zeros((n_ms, 2))
+    tgt = np.array([SYNTHETIC_TARGETS[int(k)] for k in trial_type], dtype=np.float64)
+    bend = np.array([SYNTHETIC_BEND[int(k)] for k in trial_type], dtype=np.float64)
+    amp = np.select([version == 1, version == 2], [0.35, 0.45], 0.0) * bend
+    for i in range(n_trials):
+        t_out = np.arange(onset[i], onset[i] + reach[i] + 1)
+        s_lin = (t_out - onset[i]) / reach[i]
+        s = _min_jerk(s_lin)
+        normal = np.array([-tgt[i, 1], tgt[i, 0]])  # left of the straight path, |normal| = |target|
+        path_i = s[:, None] * tgt[i] + (amp[i] * np.sin(np.pi * s))[:, None] * normal
+        pos[t_out] = path_i
+        hold_end = onset[i] + 750
+        pos[t_out[-1] + 1 : hold_end] = tgt[i]
+        t_back = np.arange(hold_end, hold_end + 300)
+        pos[t_back] = (1 - _min_jerk((t_back - hold_end) / 300))[:, None] * tgt[i]
+    pos += (
+        0.3
+        * np.cumsum(rng.normal(size=(n_ms, 2)), axis=0)
+        / np.sqrt(np.arange(1, n_ms + 1))[:, None]
+    )
+    vel = np.gradient(pos, axis=0) * 1000.0  # mm/s
+    hand_pos, hand_vel = pos.copy(), vel.copy()
+    for i in nan_behaviour_trials:
+        hand_pos[onset[i] - 20 : onset[i] + 100] = np.nan
+        hand_vel[onset[i] - 20 : onset[i] + 100] = np.nan
+
+    # -- spikes -------------------------------------------------------------------------------
+    lag = 50  # ms by which the neural activity leads the hand
+    vel_lead = np.vstack([vel[lag:], np.repeat(vel[-1:], lag, axis=0)])
+    speed = np.hypot(vel_lead[:, 0], vel_lead[:, 1])
+    pref = rng.uniform(0, 2 * np.pi, n_units)
+    d = np.stack([np.cos(pref), np.sin(pref)], axis=1)
+    base = rng.uniform(15.0, 35.0, n_units)
+    gain_v = rng.uniform(30.0, 70.0, n_units)  # Hz per (600 mm/s)
+    gain_s = rng.uniform(-5.0, 10.0, n_units)
+    gain_p = rng.uniform(0.0, 10.0, n_units)
+    prep_gain = np.where(rng.random(n_units) < 0.5, rng.uniform(5.0, 25.0, n_units), 0.0)
+    prep = np.zeros((n_ms, 2))
+    for i in range(n_trials):
+        unit_dir = tgt[i] / np.hypot(*tgt[i])
+        prep[target_on[i] + 100 : onset[i] + 150] = unit_dir
+    rate = (
+        base
+        + gain_v * (vel_lead @ d.T) / 600.0
+        + gain_s[None, :] * speed[:, None] / 600.0
+        + gain_p * (pos @ d.T) / 130.0
+        + prep_gain * (prep @ d.T)
+    )
+    rate = np.clip(rate, 0.5, 200.0)
+    observed = np.zeros(n_ms, bool)
+    obs_end = stop.copy()
+    for i in obs_gap_trials:
+        obs_end[i] = onset[i] + 300
+    for s0, s1 in zip(start, obs_end, strict=True):
+        observed[s0:s1] = True
+    fire = (rng.random(rate.shape) < rate / 1000.0) & observed[:, None]
+    ms_i, unit_i = np.nonzero(fire)
+    spike_t = (ms_i + rng.uniform(0.02, 0.98, size=ms_i.size)) / 1000.0
+
+    # -- the NWB file -------------------------------------------------------------------------
+    tz = _dt.timezone(_dt.timedelta(hours=-7))
+    nwb = NWBFile(
+        session_description=(
+            "Synthetic MC_Maze-like data (monkey Jenkins, center-out delayed reaching with maze "
+            "barriers), written by ner_repro.mcmaze.write_synthetic_nwb for tests and the offline demo."
+        ),
+        identifier=f"ner-repro-synthetic-mcmaze-seed{seed}",
+        session_start_time=_dt.datetime(2009, 9, 25, tzinfo=tz),
+        timestamps_reference_time=_dt.datetime(2009, 9, 25, tzinfo=tz),
+        experimenter=["Synthetic"],
+        experiment_description="Center-out delayed reaching task with maze barriers (synthetic)",
+        institution="ner_repro",
+        lab="synthetic",
+        session_id="full",
+        keywords=["motor cortex", "premotor cortex", "reaching", "synthetic"],
+    )
+    nwb.subject = Subject(
+        subject_id=MONKEY, species="Macaca mulatta", sex="M", description="synthetic"
+    )
+    groups = {}
+    for area in ("M1", "PMd"):
+        device = nwb.create_device(
+            name=f"electrode_array_{area}", description=f"96-electrode Utah array in {area}"
+        )
+        groups[area] = nwb.create_electrode_group(
+            name=f"electrode_group_{area}",
+            description=f"Electrodes in a Utah array in {area}",
+            location=area,
+            device=device,
+        )
+    for u in range(n_units):
+        area = "M1" if u < n_units // 2 else "PMd"
+        nwb.add_electrode(group=groups[area], location=area)
+
+    cols = {
+        "target_on_time": "Time of target presentation",
+        "go_cue_time": "Time of go cue delivery",
+        "move_onset_time": "Time of movement onset",
+        "delay": "Delay between target presentation and go cue, in ms",
+        "rt": "Delay between go cue and movement onset",
+        "trial_type": "A number representing the maze that was used for the trial",
+        "trial_version": "0 is 1-target no-barrier, 1 is 1-target with barriers, 2 is 3-target with barriers",
+        "maze_id": "A unique identifier for each maze, lumping all 3 trial_versions",
+        "num_targets": "The number of targets for the trial",
+        "num_barriers": "The number of barriers for the trial",
+        "active_target": "Which target is reachable and was hit (index into target_pos)",
+        "success": "If the monkey was successful on the trial",
+        "split": "Trial split for the Neural Latents Benchmark",
+    }
+    for name, desc in cols.items():
+        nwb.add_trial_column(name=name, description=desc)
+    others = list(SYNTHETIC_TARGETS)
+    target_rows, barrier_rows = [], []
+    for i in range(n_trials):
+        k = int(trial_type[i])
+        if version[i] == 2:
+            distractors = rng.choice([o for o in others if o != k], size=2, replace=False)
+            targets = [SYNTHETIC_TARGETS[int(o)] for o in distractors]
+            active = int(rng.integers(0, 3))
+            targets.insert(active, SYNTHETIC_TARGETS[k])
+        else:
+            targets, active = [SYNTHETIC_TARGETS[k]], 0
+        n_bar = 0 if version[i] == 0 else int(rng.integers(1, 6))
+        barriers = rng.integers(-100, 100, size=(n_bar, 4))
+        barriers[:, 2:] = np.abs(barriers[:, 2:]) // 4 + 2
+        target_rows.append(np.asarray(targets, dtype=np.int16))
+        barrier_rows.append(barriers.astype(np.int64))
+        nwb.add_trial(
+            start_time=start[i] / 1000.0,
+            stop_time=stop[i] / 1000.0,
+            target_on_time=target_on[i] / 1000.0,
+            go_cue_time=go_cue[i] / 1000.0,
+            move_onset_time=onset[i] / 1000.0,
+            delay=int(delay[i]),
+            rt=int(rt[i]),
+            trial_type=k,
+            trial_version=int(version[i]),
+            maze_id=1000 + k,
+            num_targets=len(targets),
+            num_barriers=n_bar,
+            active_target=active,
+            success=True,
+            split="val" if rng.random() < 0.2 else "train",
+        )
+    # Ragged columns added whole (flat data + end offsets), so that all-empty barrier rows work.
+    for name, desc, rows in (
+        ("target_pos", "x, y of each target", target_rows),
+        ("barrier_pos", "barrier centre x, y, half width, half height", barrier_rows),
+    ):
+        nwb.add_trial_column(
+            name=name,
+            description=desc,
+            data=np.concatenate(rows, axis=0),
+            index=np.cumsum([len(r) for r in rows]).astype(np.int64),
+        )
+
+    nwb.add_unit_column(name="heldout", description="Whether the unit is held out in the test data")
+    heldout = np.zeros(n_units, bool)
+    heldout[rng.choice(n_units, size=min(n_heldout, n_units), replace=False)] = True
+    obs_intervals = np.stack([start, obs_end], axis=1) / 1000.0
+    for u in range(n_units):
+        nwb.add_unit(
+            spike_times=np.sort(spike_t[unit_i == u]),
+            obs_intervals=obs_intervals,
+            electrodes=[u],
+            heldout=bool(heldout[u]),
+        )
+
+    module = nwb.create_processing_module(name="behavior", description="Processed behavioral data")
+    timing: dict[str, Any] = (
+        {"timestamps": np.arange(n_ms) / 1000.0}
+        if behaviour_timestamps
+        else {"rate": 1000.0, "starting_time": 0.0}
+    )
+    gz = lambda a: H5DataIO(a, compression="gzip", compression_opts=1)  # noqa: E731
+    series = [
+        SpatialSeries(
+            name="cursor_pos",
+            data=gz(pos + rng.normal(0, 0.2, pos.shape)),
+            reference_frame="screen centre",
+            description="Cursor position in mm. First column x, second column y",
+            comments="columns=[x,y]",
+            **timing,
+        ),
+        SpatialSeries(
+            name="eye_pos",
+            data=gz(0.5 * pos + rng.normal(0, 5, pos.shape)),
+            reference_frame="screen centre",
+            description="Monkey eye position in mm. First column x, second column y",
+            comments="columns=[x,y]",
+            **timing,
+        ),
+        SpatialSeries(
+            name="hand_pos",
+            data=gz(hand_pos),
+            reference_frame="screen centre",
+            description="Monkey hand position in mm. First column x, second column y",
+            comments="columns=[x,y]",
+            **timing,
+        ),
+    ]
+    if include_hand_vel:
+        series.append(
+            TimeSeries(
+                name="hand_vel",
+                data=gz(hand_vel),
+                unit="mm/s",
+                comments="columns=[x,y]",
+                description="Monkey hand velocity in mm/s, calculated from monkey hand position. "
+                "First column x, second column y",
+                **timing,
+            )
+        )
+    for ts in series:
+        module.add(ts)
+
+    # Atomic write; the temporary name keeps the .nwb suffix that pynwb expects.
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.nwb")
+    try:
+        with NWBHDF5IO(str(tmp), "w") as io:
+            io.write(nwb)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
