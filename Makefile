@@ -33,7 +33,7 @@ test: $(STAMP)
 
 ## Longer checks, run by CI when time allows.
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow || test $$? -eq 5
 
 ## A real single-node SLURM cluster from Debian packages (needs root).
 test-slurm: $(STAMP)

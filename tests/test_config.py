@@ -1,0 +1,104 @@
+"""Configuration validation and the workflow's plan of sessions."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from ner_repro.config import SessionKey, load_config, validate_config
+from ner_repro.plan import Plan
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return load_config()
+
+
+def test_paper_config_describes_every_dataset(paper):
+    plan = Plan(paper)
+    keys = plan.configured()
+    assert (
+        len(keys) == 4 + 6 * 2 + 6 * 2 + 3
+    )  # Chewie 2015 M1, Chewie 2016 and Mihili M1+PMd, Han S1
+    assert plan.t_dur(SessionKey("Han", "20171201", "S1")) == 35
+    assert plan.t_dur(SessionKey("Chewie", "20161014", "PMd")) == 40
+    assert paper["missing"] == "error" and paper["evaluation"] == "corrected"
+    assert paper["methods"]["NER"]["max_iterations"] == 20000
+    assert paper["methods"]["NER5k"]["max_iterations"] == 5000
+    assert paper["methods"]["CEBRA16"]["output_dimension"] == 16
+
+
+def test_defaults_are_filled():
+    config = load_config()
+    del config["smoothing"], config["train_fraction"]
+    validate_config(config)
+    assert config["smoothing"] == {"sigma_bins": 1.5, "half_width": 4}
+    assert config["train_fraction"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(missing="maybe"), "missing: 'maybe' is not one of"),
+        (lambda c: c["datasets"]["Han2017"].update(areas=["V1"]), "'V1' is not one of"),
+        (
+            lambda c: c["methods"]["NER"].update(kind="transformer"),
+            "kind: 'transformer' is not one of",
+        ),
+        (
+            lambda c: c["figures"]["fig5"].update(linear_methods=["NER", "Nope"]),
+            "figures.fig5.linear_methods: unknown method 'Nope'",
+        ),
+        (
+            lambda c: c["figures"]["fig4"]["panels"]["S1"].update(datasets=["Han2018"]),
+            "unknown dataset 'Han2018'",
+        ),
+        (lambda c: c.update(seeds=[]), "seeds"),
+    ],
+)
+def test_invalid_configs_are_rejected_with_the_key(paper, change, message):
+    config = copy.deepcopy(paper)
+    change(config)
+    with pytest.raises(ValueError, match=message):
+        validate_config(config)
+
+
+def test_missing_skip_keeps_only_present_sessions(ner_sessions_dir):
+    plan = Plan(load_config(overrides={"data_dir": str(ner_sessions_dir), "missing": "skip"}))
+    present = plan.sessions()
+    assert len(present) == 21
+    skipped = {s.session.name for s in plan.skipped()}
+    assert (
+        "Chewie_20161014_M1" in skipped and "Chewie_20161014_PMd" in skipped and len(skipped) == 10
+    )
+    assert plan.missing_recordings() == []
+    example, substitute = plan.example
+    assert substitute and example.name == "Chewie_20161007_M1"
+
+
+def test_missing_error_lists_recordings_to_fetch(tmp_path):
+    plan = Plan(load_config(overrides={"data_dir": str(tmp_path)}))
+    assert len(plan.missing_recordings()) == 19
+    assert plan.sessions() == plan.configured()
+    assert plan.example == (SessionKey("Chewie", "20161014", "M1"), False)
+
+
+def test_demo_config_is_simulated():
+    plan = Plan(load_config("config/demo.yaml"))
+    assert all(plan.is_available(k.monkey, k.date) for k in plan.configured())
+    assert plan.recording("Simia", "20230112").name == "Simia_CO_20230112_sim.mat"
+
+
+def test_session_key_parse_and_order():
+    keys = [
+        SessionKey.parse(n)
+        for n in ("Han_20171201_S1", "Chewie_20161007_PMd", "Chewie_20161007_M1")
+    ]
+    assert [k.name for k in sorted(keys)] == [
+        "Chewie_20161007_M1",
+        "Chewie_20161007_PMd",
+        "Han_20171201_S1",
+    ]
+    with pytest.raises(ValueError, match="not a session name"):
+        SessionKey.parse("Chewie_161007_M1")
