@@ -20,6 +20,11 @@
 #   NER_SLURM_GPU_TYPE  the GRES type of those GPUs (default fake)
 #   NER_SLURM_PORT    slurmctld port; slurmd uses port+1 (default 6817)
 #
+# The config lives in the state dir; /etc/slurm/slurm.conf is made a symlink to it
+# (refused if a real file is there) because the Snakemake plugin's job step drops
+# SLURM_CONF from the environment of the `srun` it runs inside each job, so `srun`
+# only finds the config at the default path. `down` removes the link.
+#
 # Where to look afterwards ($NER_SLURM_DIR/log/):
 #   jobcomp.txt   one line per finished job (jobcomp/filetxt): JobId, Name, JobState, ...
 #                 This is the record of what ran: `sacct` needs slurmdbd and does not work here.
@@ -195,6 +200,27 @@ PartitionName=${PARTITION} Nodes=${NODE} Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
+ETC_CONF=/etc/slurm/slurm.conf
+
+link_etc_conf() {
+    if [[ -L "$ETC_CONF" && "$(readlink "$ETC_CONF")" == "$CONF" ]]; then
+        return 0
+    fi
+    if [[ -e "$ETC_CONF" || -L "$ETC_CONF" ]]; then
+        die "$ETC_CONF exists and is not this cluster's; move it away (the job steps' srun reads only that path)"
+    fi
+    mkdir -p "$(dirname "$ETC_CONF")"
+    ln -s "$CONF" "$ETC_CONF"
+    log "linked $ETC_CONF -> $CONF"
+}
+
+unlink_etc_conf() {
+    if [[ -L "$ETC_CONF" && "$(readlink "$ETC_CONF")" == "$CONF" ]]; then
+        rm -f "$ETC_CONF"
+        log "removed the link $ETC_CONF"
+    fi
+}
+
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 wait_gone() {
@@ -217,6 +243,9 @@ cmd_up() {
     start_munge
 
     write_conf "$CONF.new"
+    # Before the daemons: a refusal must not leave them running.
+    [[ -f "$CONF" ]] || cp "$CONF.new" "$CONF"
+    link_etc_conf
     if pid_alive "$STATE_DIR/run/slurmctld.pid" && pid_alive "$STATE_DIR/run/slurmd.pid" &&
         cmp -s "$CONF" "$CONF.new"; then
         rm -f "$CONF.new"
@@ -290,6 +319,7 @@ cmd_down() {
     fi
     stop_slurm
     stop_munge
+    unlink_etc_conf
     log "cluster down (logs kept in $STATE_DIR/log)"
 }
 
