@@ -1,0 +1,225 @@
+"""The sklearn estimators: :class:`NER` and the reproducible stock CEBRA, :class:`SeededCEBRA`.
+
+Both subclass :class:`cebra.CEBRA` and take exactly its constructor arguments.
+
+* :class:`SeededCEBRA` is stock CEBRA (same loader, solver and loss) whose sampling is
+  seeded from torch's global generator (see :mod:`ner_patch.seeding`): with
+  ``torch.manual_seed(seed)`` before :meth:`~cebra.CEBRA.fit`, a fit is reproducible.
+  It also adds resumable training (:meth:`SeededCEBRA.training_state` and
+  ``fit(..., resume=state)``) and :meth:`load` returning its own class.
+* :class:`NER` is :class:`SeededCEBRA` with NER's loader (velocity-only ``time_delta``
+  positives, labelled batches; :class:`~ner_patch.data.NERDataLoader`) and solver
+  (Rank-N-Contrast loss; :class:`~ner_patch.solver.NERSolver`). Fit it like CEBRA, on
+  neural data and the ``(T, 3)`` labels ``[vx*10, vy*10, angle_deg]``::
+
+      torch.manual_seed(0)
+      model = NER(batch_size=512, learning_rate=1e-4, output_dimension=3,
+                  max_iterations=20000, conditional="time_delta", device="cpu")
+      embedding = model.fit(neural, labels).transform(neural)
+
+The hooks overridden here (``_prepare_loader``, ``_prepare_fit``, ``_partial_fit``) are
+CEBRA internals; :mod:`ner_patch._compat` pins the CEBRA versions they were checked against.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import cebra
+import cebra.data
+import cebra.solver
+import torch
+
+from ner_patch.data import NERDataLoader
+from ner_patch.seeding import loader_rng_state, seed_loader_from_torch, set_loader_rng_state
+from ner_patch.solver import SOLVER_NAME
+
+__all__ = ["NER", "SeededCEBRA"]
+
+Callback = Callable[[int, cebra.solver.Solver], None]
+
+#: Keys of the dictionary returned by :meth:`SeededCEBRA.training_state`.
+TRAINING_STATE_KEYS = (
+    "solver",
+    "loader_rng",
+    "torch_rng",
+    "step",
+    "max_iterations",
+    "estimator",
+    "cebra",
+)
+
+
+class SeededCEBRA(cebra.CEBRA):
+    """Stock CEBRA, reproducible under ``torch.manual_seed`` and resumable.
+
+    Differences from :class:`cebra.CEBRA`, none of which changes the algorithm:
+
+    * the loader's distributions are seeded from torch's global generator;
+    * ``fit(..., resume=state)`` continues a fit from :meth:`training_state`;
+    * :meth:`load` returns an instance of this class.
+    """
+
+    # -- hooks ------------------------------------------------------------------------
+    def _prepare_loader(
+        self, dataset: cebra.data.Dataset, max_iterations: int, is_multisession: bool
+    ) -> tuple[cebra.data.Loader, str]:
+        loader, solver_name = super()._prepare_loader(dataset, max_iterations, is_multisession)
+        seed_loader_from_torch(loader)
+        return loader, solver_name
+
+    # -- resumable training -----------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        *y: Any,
+        adapt: bool = False,
+        callback: Callback | None = None,
+        callback_frequency: int | None = None,
+        resume: dict[str, Any] | None = None,
+    ) -> SeededCEBRA:
+        """Fit as :meth:`cebra.CEBRA.fit`; with ``resume``, continue the interrupted fit it describes.
+
+        Args:
+            X, y, adapt, callback, callback_frequency: As in :meth:`cebra.CEBRA.fit`.
+            resume: A :meth:`training_state` taken during an earlier fit of an estimator
+                with the same parameters on the same data. Training restarts after its
+                last step with the saved model, optimizer, loss history and random-number
+                state, and runs the remaining ``max_iterations - state["step"]`` steps;
+                on CPU the result is bit-identical to an uninterrupted fit. Prepare the
+                estimator exactly as for the original fit (same parameters, and the same
+                ``torch.manual_seed`` before calling ``fit``).
+        """
+        if resume is None:
+            return super().fit(
+                X, *y, adapt=adapt, callback=callback, callback_frequency=callback_frequency
+            )
+        if adapt:
+            raise ValueError("resume cannot be combined with adapt=True")
+        self._check_resume_state(resume)
+        self.state_ = self._prepare_fit(X, *y)
+        solver, _, loader, _ = self.state_
+        solver.load_state_dict(copy.deepcopy(resume["solver"]), strict=True)
+        set_loader_rng_state(loader, resume["loader_rng"])
+        torch.set_rng_state(resume["torch_rng"])
+        loader.num_steps = self.max_iterations - int(resume["step"])
+        self._partial_fit(*self.state_, callback=callback, callback_frequency=callback_frequency)
+        del self.state_
+        return self
+
+    def training_state(self) -> dict[str, Any]:
+        """A deep copy of everything needed to resume the fit in progress.
+
+        Call it from a ``fit`` callback. The result holds the solver's state dict (model,
+        optimizer, criterion, loss history and logs), the loader's generator states,
+        torch's global generator state and the number of steps done (``"step"``); it can
+        be stored with :func:`torch.save` and loaded with ``torch.load(weights_only=True)``.
+        """
+        state = getattr(self, "state_", None)
+        if state is None:
+            raise RuntimeError(
+                "training_state() describes a fit in progress; call it from a fit callback"
+            )
+        solver, _, loader, _ = state
+        return {
+            "solver": copy.deepcopy(solver.state_dict()),
+            "loader_rng": loader_rng_state(loader),
+            "torch_rng": torch.get_rng_state(),
+            "step": len(solver.history),
+            "max_iterations": int(self.max_iterations),
+            "estimator": type(self).__name__,
+            "cebra": cebra.__version__,
+        }
+
+    def _check_resume_state(self, resume: dict[str, Any]) -> None:
+        missing = [key for key in TRAINING_STATE_KEYS if key not in resume]
+        if missing:
+            raise ValueError(f"not a training state: missing key(s) {', '.join(missing)}")
+        if resume["estimator"] != type(self).__name__:
+            raise ValueError(
+                f"training state is from a {resume['estimator']} fit, not {type(self).__name__}"
+            )
+        step = int(resume["step"])
+        if not 0 < step <= self.max_iterations:
+            raise ValueError(
+                f"training state is at step {step}, outside 1..max_iterations={self.max_iterations}"
+            )
+
+    # -- persistence --------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        filename: str | os.PathLike[str],
+        backend: str = "auto",
+        weights_only: bool | None = None,
+        **kwargs: Any,
+    ) -> SeededCEBRA:
+        """Load a model saved with :meth:`~cebra.CEBRA.save`, as an instance of this class."""
+        loaded = cebra.CEBRA.load(filename, backend=backend, weights_only=weights_only, **kwargs)
+        cls._check_solver_name(loaded.solver_name_, filename)
+        params = loaded.get_params()
+        model = cls(**params)
+        for key, value in vars(loaded).items():
+            if key not in params and key != "self":
+                setattr(model, key, value)
+        return model
+
+    @classmethod
+    def _check_solver_name(cls, solver_name: str, filename: str | os.PathLike[str]) -> None:
+        if solver_name == SOLVER_NAME:
+            raise ValueError(f"{filename} holds an NER model; load it with ner_patch.NER.load")
+
+
+class NER(SeededCEBRA):
+    """Neural Embeddings Rank: CEBRA trained on the Rank-N-Contrast loss (METHODS §3).
+
+    Takes :class:`cebra.CEBRA`'s constructor arguments. Supported configuration:
+    single session, mini-batches (``batch_size`` set), ``conditional="time_delta"`` (or
+    ``None``, CEBRA's default for continuous labels), fixed temperature, no hybrid
+    training, and exactly one continuous label array of shape ``(T, 3)``:
+    ``[vx*10, vy*10, angle_deg]``. ``temperature`` is used by the NER loss (the authors
+    hard-coded 1, which is also the paper's setting); ``distance`` and ``criterion``
+    only configure the InfoNCE statistics that are logged, not trained on.
+    """
+
+    def _prepare_loader(
+        self, dataset: cebra.data.Dataset, max_iterations: int, is_multisession: bool
+    ) -> tuple[cebra.data.Loader, str]:
+        if is_multisession:
+            raise NotImplementedError("NER supports single-session training only")
+        if self.hybrid:
+            raise NotImplementedError("NER does not support hybrid training")
+        if self.batch_size is None:
+            raise NotImplementedError("NER needs mini-batches: set batch_size")
+        if self.temperature_mode != "constant":
+            raise ValueError("NER uses a fixed temperature: set temperature_mode='constant'")
+        if dataset.discrete_index is not None:
+            raise ValueError(
+                "NER takes one continuous label array [vx*10, vy*10, angle_deg], not a discrete index"
+            )
+        conditional = "time_delta" if self.conditional is None else self.conditional
+        loader = NERDataLoader(
+            dataset=dataset,
+            batch_size=self.batch_size,
+            num_steps=max_iterations,
+            time_offset=_single_offset(self.time_offsets),
+            conditional=conditional,
+        )
+        return loader, SOLVER_NAME
+
+    @classmethod
+    def _check_solver_name(cls, solver_name: str, filename: str | os.PathLike[str]) -> None:
+        if solver_name != SOLVER_NAME:
+            raise ValueError(f"{filename} holds a {solver_name!r} CEBRA model, not an NER model")
+
+
+def _single_offset(time_offsets: int | Iterable[int]) -> int:
+    if isinstance(time_offsets, Iterable):
+        offsets = list(time_offsets)
+        if len(offsets) != 1:
+            raise NotImplementedError(f"NER supports a single time offset, got {offsets}")
+        time_offsets = offsets[0]
+    return int(time_offsets)
