@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,51 @@ class Skipped:
 
     session: SessionKey
     reason: str
+
+
+MODES = ("corrected", "paper")
+#: Method kinds whose embeddings are rotated onto an anchor in Fig3/6/7 (PCA and dPCA
+#: are drawn as they are, as the authors did).
+ROTATING_KINDS = ("ner", "cebra", "pivae", "umap")
+FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "demo_gif")
+
+
+@dataclass(frozen=True)
+class Group:
+    """Sessions analysed together: datasets x areas, named e.g. ``Chewie2015+Chewie2016_M1``."""
+
+    datasets: tuple[str, ...]
+    areas: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{'+'.join(self.datasets)}_{'+'.join(self.areas)}"
+
+    @classmethod
+    def parse(cls, name: str) -> Group:
+        datasets, areas = name.rsplit("_", 1)
+        return cls(tuple(datasets.split("+")), tuple(areas.split("+")))
+
+    @classmethod
+    def of(cls, datasets: Iterable[str], areas: Iterable[str] | str) -> Group:
+        return cls(tuple(datasets), (areas,) if isinstance(areas, str) else tuple(areas))
+
+
+@dataclass
+class FigureSpec:
+    """What one figure notebook reads and writes (all paths relative to the workdir)."""
+
+    name: str
+    inputs: dict[str, list[str]] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def notebook(self) -> str:
+        return f"workflow/notebooks/{self.name}.ipynb"
+
+    def all_inputs(self) -> list[str]:
+        return sorted({p for paths in self.inputs.values() for p in paths})
 
 
 class Plan:
@@ -156,3 +201,311 @@ class Plan:
     ) -> list[Path]:
         seeds = self.seeds if seeds is None else seeds
         return [self.embedding(m, k, s) for m in methods for k in keys for s in seeds]
+
+    # -- analysis outputs ----------------------------------------------------------------
+    def _analysis(self, kind: str, folder: str, stem: str, ext: str) -> Path:
+        return self.results / "analysis" / kind / folder / f"{stem}.{ext}"
+
+    def explained_variance(
+        self, group: str, method: str, mode: str, seed: int, ext: str = "npz"
+    ) -> Path:
+        """Fig4 decoding of every session of ``group`` (``.npz`` for figures, ``.csv`` table)."""
+        return self._analysis("explained_variance", group, f"{method}_{mode}_seed{seed}", ext)
+
+    def crossdecode(
+        self, group: str, method: str, decoder: str, mode: str, seed: int, ext: str = "npz"
+    ) -> Path:
+        """Fig5-7 self/cross-decoding matrices of ``group``."""
+        return self._analysis("crossdecode", group, f"{method}_{decoder}_{mode}_seed{seed}", ext)
+
+    def alignment(self, group: str, method: str, anchor: str, mode: str, seed: int) -> Path:
+        """Fig3/6/7 rotation of ``group``'s embeddings onto ``anchor`` (``{method}-{session}``)."""
+        return self._analysis("alignment", group, f"{method}_to_{anchor}_{mode}_seed{seed}", "npz")
+
+    def stats(self, group: str, decoder: str, mode: str, seed: int) -> Path:
+        """Paired tests between the methods of a cross-decoding figure."""
+        return self._analysis("stats", group, f"{decoder}_{mode}_seed{seed}", "csv")
+
+    def insample(self, method: str, session: str, seed: int, ext: str = "npz") -> Path:
+        """Fig1/Fig8 in-sample decoding of one run."""
+        return self._analysis("insample", session, f"{method}_seed{seed}", ext)
+
+    # -- groups, anchors, labels ---------------------------------------------------------
+    def group_sessions(self, group: Group | str) -> list[SessionKey]:
+        group = Group.parse(group) if isinstance(group, str) else group
+        return self.sessions(group.datasets, group.areas)
+
+    def group_skipped(self, group: Group | str) -> list[str]:
+        group = Group.parse(group) if isinstance(group, str) else group
+        return [s.session.name for s in self.skipped(group.datasets, group.areas)]
+
+    def label(self, method: str) -> str:
+        """Display name of a method (``label`` in its config, else its name)."""
+        return str(self.config["methods"][method].get("label", method))
+
+    def kind(self, method: str) -> str:
+        return str(self.config["methods"][method]["kind"])
+
+    @property
+    def figure_seed(self) -> int:
+        """Figures show the first seed; the report summarises all of them."""
+        return self.seeds[0]
+
+    @property
+    def mode(self) -> str:
+        return str(self.config["evaluation"])
+
+    def example_anchor(self, method: str) -> str:
+        """Anchor name ``{method}-{example session}``."""
+        return f"{method}-{self.example[0].name}"
+
+    def self_anchor(self, method: str, group: Group | str) -> str:
+        """Anchor name for a group aligned onto its own first session."""
+        sessions = self.group_sessions(group)
+        if not sessions:
+            raise ValueError(f"group {group} has no sessions present")
+        return f"{method}-{sessions[0].name}"
+
+    def provenance(self, groups: Iterable[Group | str] = ()) -> dict[str, Any]:
+        """What every figure states on its face: sessions, substitutes, skipped inputs, mode, seed."""
+        example, substitute = self.example
+        used: list[str] = []
+        skipped: list[str] = []
+        for group in groups:
+            used += [k.name for k in self.group_sessions(group)]
+            skipped += self.group_skipped(group)
+        return {
+            "evaluation": self.mode,
+            "seed": self.figure_seed,
+            "seeds": self.seeds,
+            "sessions": sorted(set(used)),
+            "skipped": sorted(set(skipped)),
+            "example": example.name,
+            "example_is_substitute": substitute,
+            "example_requested": self.config["figures"]["example"]["session"],
+            "simulated": bool(self.simulated),
+        }
+
+    # -- figures -------------------------------------------------------------------------
+    def figure(self, name: str) -> FigureSpec:
+        """The inputs, outputs and parameters of one figure target."""
+        if name not in FIGURES:
+            raise KeyError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+        return getattr(self, f"_figure_{name}")()
+
+    def figures(self) -> list[FigureSpec]:
+        return [self.figure(name) for name in FIGURES if self.has_figure(name)]
+
+    def has_figure(self, name: str) -> bool:
+        if name == "fig8":
+            return bool(self.fig8_sources())
+        if name in ("fig1", "fig2", "demo_gif"):
+            return True
+        spec = self.config["figures"].get(name)
+        return bool(spec)
+
+    def _out(self, fig: str, filename: str) -> str:
+        return str(self.results / "figures" / fig / filename)
+
+    def _figure_fig1(self) -> FigureSpec:
+        example, _ = self.example
+        spec = FigureSpec("fig1", params=self.provenance())
+        seed = self.figure_seed
+        methods = self.config["figures"]["fig1"]["methods"]
+        spec.inputs["insample"] = [str(self.insample(m, example.name, seed)) for m in methods]
+        spec.params["methods"] = methods
+        spec.params["labels"] = [self.label(m) for m in methods]
+        spec.params["iterations"] = [
+            int(self.config["methods"][m].get("max_iterations", 0)) for m in methods
+        ]
+        for m in methods:
+            prefix = f"{self.label(m)}_{example.name}"
+            for panel in (
+                "train_loss",
+                "Decoding",
+                "Embedding",
+                "X_velocity_real_vs_pred",
+                "Y_velocity_real_vs_pred",
+            ):
+                spec.outputs[f"{m}:{panel}"] = self._out("fig1", f"{prefix}_{panel}.pdf")
+        return spec
+
+    def _figure_fig2(self) -> FigureSpec:
+        example, _ = self.example
+        method = self.config["figures"]["fig2"]["method"]
+        spec = FigureSpec("fig2", params=self.provenance())
+        spec.params["method"] = method
+        spec.params["label"] = self.label(method)
+        spec.inputs["embedding"] = [str(self.embedding(method, example, self.figure_seed))]
+        for panel in ("single_trial_embedding", "average_trial_embedding"):
+            spec.outputs[panel] = self._out(
+                "fig2", f"{self.label(method)}_{example.name}_{panel}.pdf"
+            )
+        return spec
+
+    def _figure_demo_gif(self) -> FigureSpec:
+        example, _ = self.example
+        method = self.config["figures"]["fig2"]["method"]
+        spec = FigureSpec("demo_gif", params=self.provenance())
+        spec.params["label"] = self.label(method)
+        spec.inputs["embedding"] = [str(self.embedding(method, example, self.figure_seed))]
+        spec.outputs["gif"] = self._out("demo", f"vel_vs_latent_{example.name}.gif")
+        return spec
+
+    def _figure_fig3(self) -> FigureSpec:
+        cfg = self.config["figures"]["fig3"]
+        groups = {name: Group.of(datasets, cfg["area"]) for name, datasets in cfg["groups"].items()}
+        spec = FigureSpec("fig3", params=self.provenance(groups.values()))
+        seed, mode = self.figure_seed, self.mode
+        spec.params["groups"] = {name: g.name for name, g in groups.items()}
+        spec.params["methods"] = {
+            m: {"label": self.label(m), "kind": self.kind(m)} for m in cfg["methods"]
+        }
+        for title, group in groups.items():
+            sessions = self.group_sessions(group)
+            if not sessions:
+                continue
+            for m in cfg["methods"]:
+                if self.kind(m) in ROTATING_KINDS:
+                    spec.inputs[f"{m}:{title}"] = [
+                        str(self.alignment(group.name, m, self.example_anchor(m), mode, seed))
+                    ]
+                    for when in ("Before", "After"):
+                        spec.outputs[f"{m}:{title}:{when}"] = self._out(
+                            "fig3", f"{self.label(m)}_{when}_rotate_{title}.pdf"
+                        )
+                else:
+                    spec.inputs[f"{m}:{title}"] = [
+                        str(self.embedding(m, k, seed)) for k in sessions
+                    ]
+                    spec.outputs[f"{m}:{title}:embeddings"] = self._out(
+                        "fig3", f"{self.label(m)}_embeddings_{title}.pdf"
+                    )
+        return spec
+
+    def _figure_fig4(self) -> FigureSpec:
+        cfg = self.config["figures"]["fig4"]
+        panels = {name: Group.of(p["datasets"], p["area"]) for name, p in cfg["panels"].items()}
+        spec = FigureSpec("fig4", params=self.provenance(panels.values()))
+        seed, mode = self.figure_seed, self.mode
+        spec.params["methods"] = {m: self.label(m) for m in cfg["methods"]}
+        spec.params["panels"] = {}
+        accuracy = set(cfg.get("accuracy_datasets", []))
+        for name, group in panels.items():
+            if not self.group_sessions(group):
+                continue
+            spec.params["panels"][name] = group.name
+            spec.inputs[name] = [
+                str(self.explained_variance(group.name, m, mode, seed)) for m in cfg["methods"]
+            ]
+            spec.outputs[f"{name}:velocities"] = self._out(
+                "fig4", f"Velocities_{name}_sessions.pdf"
+            )
+            spec.outputs[f"{name}:positions"] = self._out("fig4", f"Positions_{name}_sessions.pdf")
+            acc_group = Group.of([d for d in group.datasets if d in accuracy], group.areas)
+            if acc_group.datasets and self.group_sessions(acc_group):
+                spec.inputs[f"{name}:accuracy"] = [
+                    str(self.explained_variance(acc_group.name, m, mode, seed))
+                    for m in cfg["methods"]
+                ]
+                spec.inputs[f"{name}:profile"] = [
+                    str(self.session_npz(k)) for k in self.group_sessions(acc_group)
+                ]
+                spec.outputs[f"{name}:accuracy"] = self._out(
+                    "fig4", f"Direction_accuracy_across_time_{name}.pdf"
+                )
+        return spec
+
+    def cross_groups(self) -> dict[str, Group]:
+        """The cross-decoding groups of Fig5, Fig6, Fig7 and the supplement, by figure."""
+        out = {}
+        for fig in ("fig5", "fig6", "fig7", "supplement"):
+            cfg = self.config["figures"].get(fig)
+            if cfg:
+                out[fig] = Group.of(cfg["datasets"], cfg.get("areas", cfg.get("area")))
+        return out
+
+    def _matrices(
+        self, spec: FigureSpec, fig: str, group: Group, title: str, metrics: Sequence[str]
+    ) -> None:
+        cfg = self.config["figures"][fig]
+        seed, mode = self.figure_seed, self.mode
+        for decoder, key in (("linear", "linear_methods"), ("knn", "knn_methods")):
+            methods = cfg.get(key) or []
+            if not methods:
+                continue
+            spec.inputs[f"{decoder}"] = [
+                str(self.crossdecode(group.name, m, decoder, mode, seed)) for m in methods
+            ]
+            spec.params[f"{decoder}_methods"] = {m: self.label(m) for m in methods}
+            suffix = "" if decoder == "linear" else "_kNN"
+            for metric in metrics:
+                spec.outputs[f"{decoder}:{metric}"] = self._out(
+                    fig, f"{title}_{metric}_matrix{suffix}.pdf"
+                )
+        spec.outputs["accuracy"] = self._out(fig, f"{title}_accuracy.pdf")
+
+    def _cross_figure(self, fig: str, metrics: Sequence[str]) -> FigureSpec:
+        group = self.cross_groups()[fig]
+        spec = FigureSpec(fig, params=self.provenance([group]))
+        spec.params["group"] = group.name
+        if self.group_sessions(group):
+            self._matrices(spec, fig, group, group.name, metrics)
+        return spec
+
+    def _rotations(
+        self, spec: FigureSpec, fig: str, group: Group, anchors: Mapping[str, str]
+    ) -> None:
+        """Rotation panels of ``group`` for each anchor kind (``{suffix: anchor method or ''}``)."""
+        cfg = self.config["figures"][fig]
+        seed, mode = self.figure_seed, self.mode
+        sessions = self.group_sessions(group)
+        if not sessions:
+            return
+        spec.params["rotate_methods"] = {m: self.label(m) for m in cfg.get("rotate_methods", [])}
+        for m in cfg.get("rotate_methods", []):
+            for suffix, anchor_method in anchors.items():
+                if anchor_method == "self":
+                    anchor = self.self_anchor(m, group)
+                else:
+                    anchor = self.example_anchor(anchor_method or m)
+                key = f"{m}:rotate{suffix}"
+                spec.inputs[key] = [str(self.alignment(group.name, m, anchor, mode, seed))]
+                spec.params.setdefault("anchors", {})[key] = anchor
+                for when in ("Before", "After"):
+                    spec.outputs[f"{key}:{when}"] = self._out(
+                        fig, f"{self.label(m)}_{when}_rotate_{group.name}{suffix}.pdf"
+                    )
+
+    def _figure_fig5(self) -> FigureSpec:
+        return self._cross_figure("fig5", ("vel", "pos", "acc"))
+
+    def _figure_fig6(self) -> FigureSpec:
+        spec = self._cross_figure("fig6", ("vel", "pos", "acc"))
+        cfg = self.config["figures"]["fig6"]
+        pmd = Group.of(cfg["datasets"], "PMd")
+        spec.params["rotation_group"] = pmd.name
+        # The authors rotate every method's PMd embeddings onto the NER M1 anchor.
+        anchor = "NER" if "NER" in self.config["methods"] else ""
+        self._rotations(spec, "fig6", pmd, {"_to_M1": anchor})
+        return spec
+
+    def _figure_fig7(self) -> FigureSpec:
+        spec = self._cross_figure("fig7", ("vel", "pos"))
+        group = self.cross_groups()["fig7"]
+        anchor = "NER" if "NER" in self.config["methods"] else ""
+        self._rotations(spec, "fig7", group, {"_self_rotate": "self", "_to_M1": anchor})
+        return spec
+
+    # -- Fig8 (MC_Maze) ------------------------------------------------------------------
+    def fig8_sources(self) -> dict[str, str]:
+        """Where Fig8 comes from: ``{"trained": nwb}`` when the NWB file is present (or
+        synthetic), else ``{"published": published_dir}`` when the authors' embeddings are."""
+        mc = self.config.get("mcmaze") or {}
+        nwb = mc.get("nwb")
+        if nwb and (mc.get("synthetic") or (self.workdir / nwb).is_file()):
+            return {"trained": str(nwb)}
+        published = Path(self.config["published_dir"]) / "Fig8"
+        if (self.workdir / published).is_dir():
+            return {"published": str(published)}
+        return {}

@@ -14,6 +14,7 @@ METHODS = sorted(config["methods"])
 TRAIN_DEVICE = resolve_device(config["device"])
 
 SESSION_RE = r"[A-Za-z]+_[0-9]{8}_(M1|PMd|S1)|MCMaze_[A-Za-z0-9-]+"
+AREA_RE = r"(M1|PMd|S1)"
 
 
 wildcard_constraints:
@@ -23,6 +24,11 @@ wildcard_constraints:
     seed=r"[0-9]+",
     session=SESSION_RE,
     method="|".join(METHODS),
+    group=rf"[A-Za-z0-9]+(\+[A-Za-z0-9]+)*_{AREA_RE}(\+{AREA_RE})*",
+    mode=r"corrected|paper",
+    decoder=r"linear|knn",
+    anchor=rf"({'|'.join(METHODS)})-({SESSION_RE})",
+    fig=r"fig[1-8]|demo_gif",
 
 
 def session_key(wildcards):
@@ -36,6 +42,12 @@ def recording_of(wildcards):
 
 def gpu_for(wildcards):
     """Training rules ask for a GPU when they will use one: ``device: cuda``, or ``auto``
-    on a machine with CUDA. (On a cluster, plan on the login node with ``device: cuda``.)"""
+    on a machine with CUDA. (On a cluster, plan on the login node with ``device: cuda``.)
+    """
     kind = config["methods"][wildcards.method]["kind"]
     return int(TRAIN_DEVICE == "cuda" and kind in ("ner", "cebra", "pivae"))
+
+
+def stats_methods(wildcards):
+    """The methods compared in the statistics of a cross-decoding group."""
+    return PLAN.stats_methods(wildcards.group, wildcards.decoder)

@@ -1,0 +1,130 @@
+"""Shared figure styling and the provenance footer every figure carries on its face."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ner_repro import atomic
+
+#: The authors' method colours and markers (Fig4: NER *, CEBRA ^, piVAE d, UMAP w/ label o, UMAP w/o s).
+METHOD_STYLE: Mapping[str, Mapping[str, Any]] = {
+    "ner": {"color": "#1f77b4", "marker": "*"},
+    "cebra": {"color": "#ff7f0e", "marker": "^"},
+    "pivae": {"color": "#2ca02c", "marker": "d"},
+    "umap_label": {"color": "#9467bd", "marker": "o"},
+    "umap": {"color": "#d62728", "marker": "s"},
+    "pca": {"color": "#8c564b", "marker": "v"},
+    "dpca": {"color": "#e377c2", "marker": "P"},
+}
+FOOTER_FONTSIZE = 5.5
+
+
+def direction_color(direction: int | np.ndarray, n: int = 8) -> Any:
+    """The authors' colour of a reach direction: ``hsv(direction / 8)``."""
+    return plt.cm.hsv(np.asarray(direction) / n)
+
+
+def angle_color(angle_deg: np.ndarray) -> Any:
+    """Per-bin colours ``hsv(angle / 360)``."""
+    return plt.cm.hsv(np.asarray(angle_deg, dtype=float) / 360.0)
+
+
+def blank_3d(ax: Any, elev: float | None = None, azim: float | None = None) -> None:
+    """The authors' bare 3-D axes: white, no panes, ticks or axis lines."""
+    ax.set_facecolor("white")
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.pane.fill = False
+        axis.pane.set_edgecolor("white")
+        axis.line.set_color((1, 1, 1, 0))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_zticks([])
+    ax.grid(False)
+    if elev is not None or azim is not None:
+        ax.view_init(elev=elev, azim=azim)
+
+
+def provenance_text(params: Mapping[str, Any], extra: str | Sequence[str] = ()) -> str:
+    """One or two lines saying what data a figure shows.
+
+    Uses the ``params`` the workflow passes to every notebook: ``sessions``, ``skipped``,
+    ``example`` (+ ``example_is_substitute``, ``example_requested``), ``evaluation``, ``seed``,
+    ``simulated``; ``extra`` adds figure-specific statements (e.g. "from published embeddings").
+    """
+    parts = []
+    if params.get("simulated"):
+        parts.append("SIMULATED DATA (offline demo)")
+    sessions = params.get("sessions") or []
+    if sessions:
+        parts.append(f"sessions: {_compact(sessions)}")
+    example = params.get("example")
+    if example:
+        if params.get("example_is_substitute"):
+            parts.append(
+                f"example session {example} (substitute for {params.get('example_requested')}, not available)"
+            )
+        else:
+            parts.append(f"example session {example}")
+    skipped = params.get("skipped") or []
+    parts.append(f"skipped (absent): {_compact(skipped)}" if skipped else "skipped: none")
+    if "evaluation" in params:
+        parts.append(f"evaluation: {params['evaluation']}")
+    if "seed" in params:
+        parts.append(f"seed {params['seed']}")
+    parts += [extra] if isinstance(extra, str) and extra else list(extra or [])
+    return "; ".join(parts)
+
+
+def _compact(names: Sequence[str]) -> str:
+    """``Chewie_20160929_M1, Chewie_20161007_M1`` -> ``Chewie 20160929 M1, 20161007 M1``."""
+    out, last_monkey = [], None
+    for name in names:
+        bits = name.split("_")
+        if len(bits) == 3 and bits[0] == last_monkey:
+            out.append(f"{bits[1]} {bits[2]}")
+        elif len(bits) == 3:
+            out.append(f"{bits[0]} {bits[1]} {bits[2]}")
+            last_monkey = bits[0]
+        else:
+            out.append(name)
+    return ", ".join(out)
+
+
+def add_footer(
+    fig: Figure,
+    params: Mapping[str, Any],
+    extra: str | Sequence[str] = (),
+    width: int | None = None,
+) -> None:
+    """Write :func:`provenance_text` along the bottom edge of ``fig``, wrapped to its width."""
+    text = provenance_text(params, extra)
+    w_in = fig.get_size_inches()[0]
+    width = width or max(40, int(w_in * 22))
+    lines = textwrap.wrap(text, width)
+    fig.text(
+        0.005,
+        0.002,
+        "\n".join(lines),
+        fontsize=FOOTER_FONTSIZE,
+        color="0.35",
+        ha="left",
+        va="bottom",
+        family="sans-serif",
+    )
+
+
+def save(fig: Figure, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Save ``fig`` atomically (PDF, PNG or GIF by suffix) and close it."""
+    path = Path(path)
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip("."), **kwargs)
+    plt.close(fig)
+    return path
