@@ -25,21 +25,23 @@ kNN speed: :func:`knn_grid_search` computes the cross-validation scores of *all*
 from one neighbour query per fold (the k nearest neighbours for k = 2 are the first 2 of the
 1024 nearest), then refits a plain scikit-learn estimator with the selected ``n_neighbors``.
 It returns the same scores and the same choice as ``GridSearchCV`` (same folds, same scorers,
-first best on ties) unless two neighbours lie at exactly the same distance across a grid
+first best on ties) unless two neighbours lie at (numerically) the same distance across a grid
 boundary; ``exact=True`` runs ``GridSearchCV`` itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 N_DIRECTIONS = 8
 ANGLE_STEP = 45.0
@@ -58,6 +60,26 @@ MAX_ITER_CROSS = 500
 DecoderKind = Literal["linear", "knn"]
 DECODERS: tuple[str, ...] = ("linear", "knn")
 Task = Literal["regression", "classification"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def single_threaded_blas(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with BLAS limited to one thread.
+
+    The decoders work on tiny matrices (n × d, d ≤ 16): multi-threaded OpenBLAS only adds
+    synchronisation, and on a busy machine its spinning threads made ``LogisticRegression``
+    (scipy's L-BFGS-B) more than 10× slower. scikit-learn's own OpenMP parallelism
+    (neighbour searches) and ``n_jobs`` are unaffected.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 # -- labels and metrics ---------------------------------------------------------------------------
@@ -163,7 +185,10 @@ def _fold_scores_fast(
     classes: np.ndarray | None,
 ) -> list[float]:
     k_max = max(grid)
-    nn = NearestNeighbors(n_neighbors=k_max, n_jobs=n_jobs).fit(X_tr)
+    # scikit-learn's "auto" for every grid value below half the fold (all of them at realistic
+    # sizes): a KD-tree up to 15 dimensions, brute force above.
+    algorithm = "kd_tree" if X_tr.shape[1] <= 15 else "brute"
+    nn = NearestNeighbors(n_neighbors=k_max, algorithm=algorithm, n_jobs=n_jobs).fit(X_tr)
     idx = nn.kneighbors(X_te, return_distance=False)  # (n_te, k_max), nearest first
     scores: list[float] = []
     if task == "regression":
@@ -192,6 +217,7 @@ def _fold_scores_fast(
     return scores
 
 
+@single_threaded_blas
 def knn_grid_search(
     X: np.ndarray,
     y: np.ndarray,
@@ -271,6 +297,7 @@ def knn_searches(
     return vel, cls
 
 
+@single_threaded_blas
 def fit_decoders(
     X: np.ndarray,
     labels: np.ndarray,
@@ -327,6 +354,7 @@ class DecodeScores:
         }
 
 
+@single_threaded_blas
 def score_decoders(
     decoders: Decoders,
     X: np.ndarray,
@@ -367,6 +395,7 @@ class InSampleDecoding:
     dir_acc: float | None  # percent of bins
 
 
+@single_threaded_blas
 def in_sample_analysis(
     emb: np.ndarray,
     labels: np.ndarray,

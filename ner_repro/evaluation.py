@@ -68,6 +68,7 @@ from ner_repro.decoding import (
     fit_decoders,
     knn_searches,
     score_decoders,
+    single_threaded_blas,
 )
 from ner_repro.embedding import EmbeddingRun
 
@@ -588,6 +589,7 @@ def cross_summary(result: CrossDecoding) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@single_threaded_blas
 def paired_tests(samples: Mapping[str, np.ndarray]) -> dict[str, float]:
     """The authors' ``NER_Cebra_piVAE_compare`` for any ≥ 2 methods (paired samples).
 
@@ -642,12 +644,14 @@ def compare_methods(
     decoder: str,
     subset: Literal["diag", "offdiag"],
     mode: str | None = None,
+    dataset: str | None = None,
     analysis: str = "cross_decode",
 ) -> dict[str, Any]:
     """:func:`paired_tests` of ``methods`` on matrix elements paired by (train, test) session.
 
-    ``frame`` holds the rows of several methods (e.g. concatenated :attr:`CrossDecoding.frame`).
-    Seeds of one method are averaged per element first; elements missing for any method are
+    ``frame`` holds the rows of several methods (e.g. concatenated :attr:`CrossDecoding.frame`)
+    of one mode and one dataset (select them with ``mode=``/``dataset=`` otherwise). Seeds of
+    one method are averaged per element first; elements missing for any method are
     dropped (their number is reported as ``n_dropped``).
     """
     sel = frame[
@@ -660,8 +664,12 @@ def compare_methods(
         sel = sel[sel["split"] == "test"]
     if mode is not None:
         sel = sel[sel["mode"] == mode]
+    if dataset is not None:
+        sel = sel[sel["dataset"] == dataset]
     if len(set(sel["mode"])) > 1:
         raise ValueError("rows of both evaluation modes given; pass mode=")
+    if len(set(sel["dataset"])) > 1:
+        raise ValueError(f"rows of several datasets {sorted(set(sel['dataset']))}; pass dataset=")
     is_self = sel["train_session"] == sel["test_session"]
     sel = sel[is_self] if subset == "diag" else sel[~is_self]
     wide = sel.pivot_table(
