@@ -128,3 +128,42 @@ def save(fig: Figure, path: str | os.PathLike[str], **kwargs: Any) -> Path:
         fig.savefig(tmp, format=path.suffix.lstrip("."), **kwargs)
     plt.close(fig)
     return path
+
+
+# -- additions for Fig1-3 and the demo GIF (also usable by the other figures) ----------------------
+def session_title(name: str, short: bool = False) -> str:
+    """``Chewie_20161014_M1`` -> ``Chewie 20161014 M1`` (``short``: ``20161014``)."""
+    bits = name.split("_")
+    if len(bits) == 3:
+        return bits[1] if short else " ".join(bits)
+    return name.replace("_", " ")
+
+
+def add_footer_with_room(
+    fig: Figure,
+    params: Mapping[str, Any],
+    extra: str | Sequence[str] = (),
+    width: int | None = None,
+    pad_pt: float = 3.0,
+) -> Any:
+    """:func:`add_footer`, then move the axes up so nothing overlaps it; returns the footer Text.
+
+    Call it once the axes are laid out, just before saving. With a constrained layout the
+    layout's rectangle is shrunk; otherwise every axes is squeezed into the space above.
+    """
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    add_footer(fig, params, extra, width)
+    text = fig.texts[-1]
+    height_px = text.get_window_extent(fig.canvas.get_renderer()).height
+    frac = (height_px + pad_pt * fig.dpi / 72.0) / (fig.get_size_inches()[1] * fig.dpi)
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0.0, frac, 1.0, 1.0 - frac))
+    else:
+        for ax in fig.axes:
+            pos = ax.get_position()
+            ax.set_position(
+                [pos.x0, frac + pos.y0 * (1 - frac), pos.width, pos.height * (1 - frac)]
+            )
+    return text
