@@ -505,7 +505,13 @@ def _find_behaviour(fh, name: str, path: Path):
 
 
 def _read_behaviour(ts, path: Path, n_ms: int) -> np.ndarray:
-    """One behaviour TimeSeries on the 1-ms grid ``[0, n_ms)`` (NaN where no sample), as stored dtype."""
+    """One behaviour TimeSeries on the 1-ms grid ``[0, n_ms)`` (NaN where no sample), as stored dtype.
+
+    Like ``NWBDataset.load``: the stored ``data`` as is (``conversion`` is not applied), sample times
+    from ``timestamps`` or ``starting_time + i / rate``; nlb_tools keeps a series only if every
+    ``round(t, 6)`` lies on its 1-ms grid (otherwise it drops the series with a warning and the
+    authors' notebook would fail), so anything else is an error here.
+    """
     data = ts["data"][()]
     if data.ndim == 1:
         data = data[:, None]
@@ -517,6 +523,7 @@ def _read_behaviour(ts, path: Path, n_ms: int) -> np.ndarray:
     if not np.issubdtype(data.dtype, np.floating):
         data = data.astype(np.float64)
     n = data.shape[0]
+    idx: np.ndarray | None = None
     if "timestamps" in ts:
         stamps = ts["timestamps"][()].astype(np.float64)
         if stamps.shape != (n,):
@@ -525,14 +532,25 @@ def _read_behaviour(ts, path: Path, n_ms: int) -> np.ndarray:
         rate = ts["starting_time"].attrs.get("rate")
         if rate is None or not float(rate) > 0:
             raise InputError(path, f"{ts.name}/starting_time has no valid 'rate' attribute")
-        stamps = np.arange(n) / float(rate) + float(ts["starting_time"][()])
+        start_ms = float(ts["starting_time"][()]) * 1000.0
+        if float(rate) == 1000.0 and abs(start_ms - round(start_ms)) < 5e-4:
+            idx = np.arange(n) + round(
+                start_ms
+            )  # 1 kHz from a whole ms: on the grid by construction
+            stamps = idx / 1000.0
+        else:
+            stamps = np.arange(n) / float(rate) + start_ms / 1000.0
     else:
         raise InputError(path, f"{ts.name} has neither timestamps nor starting_time")
-    # nlb_tools keeps a series only if every round(t, 6) is on its 1-ms grid (else it drops the
-    # series and the notebook fails): require the same.
-    ms = np.round(stamps, 6) * 1000.0
-    idx = np.rint(ms).astype(np.int64)
-    bad = (np.abs(ms - idx) > 1e-3) | (idx < 0) | (idx >= n_ms)
+    if idx is not None and idx[0] == 0 and n == n_ms:
+        return data  # the whole grid, nothing to place
+    if idx is None:
+        ms = stamps * 1000.0
+        idx = np.rint(ms).astype(np.int64)
+        off_grid = np.abs(ms - idx) > 5e-4
+    else:
+        off_grid = np.zeros(n, bool)
+    bad = off_grid | (idx < 0) | (idx >= n_ms)
     if bad.any():
         first = float(stamps[np.argmax(bad)])
         raise InputError(
@@ -545,25 +563,64 @@ def _read_behaviour(ts, path: Path, n_ms: int) -> np.ndarray:
     return grid
 
 
-def _decimate_behaviour(grid: np.ndarray, factor: int) -> np.ndarray:
-    """``NWBDataset.resample`` for a continuous signal: interpolate NaN, FIR-decimate, re-mask NaN."""
-    dtype = grid.dtype
-    nan_mask = np.isnan(grid[::factor])
-    filled = np.asarray(grid, dtype=np.float64).copy()
+def _interpolate_nan(grid: np.ndarray) -> np.ndarray | None:
+    """pandas ``interpolate(limit_direction='both')`` per column (linear inside, edge values
+    outside), as float64; ``None`` when a column has no finite value at all."""
+    filled = np.asarray(grid, dtype=np.float64)
+    bad = np.isnan(filled)
+    if not bad.any():
+        return filled
+    filled = filled.copy()
     positions = np.arange(len(filled))
     for col in range(filled.shape[1]):
-        ok = np.isfinite(filled[:, col])
+        ok = ~bad[:, col]
         if not ok.any():
-            return np.full((len(nan_mask), filled.shape[1]), np.nan)
+            return None
         if not ok.all():
             filled[~ok, col] = np.interp(positions[~ok], positions[ok], filled[ok, col])
-    if factor == 1:
-        out = filled
+    return filled
+
+
+def _decimate_at(grid: np.ndarray, factor: int, bins: np.ndarray) -> np.ndarray:
+    """``NWBDataset.resample`` of a continuous signal, evaluated at the output ``bins`` only.
+
+    nlb_tools interpolates NaN, runs ``scipy.signal.decimate(x, factor, n=500, ftype='fir')`` over
+    the whole recording, casts back to the stored dtype and puts NaN where the sample at
+    ``factor * k`` was NaN. ``decimate`` (zero phase) is ``resample_poly(x, 1, factor,
+    window=firwin(501, 1/factor, window='hamming'))``, whose output ``k`` is
+    ``sum_m h[m] x[factor*k - 250 + m]`` with zeros beyond the recording; that sum is computed here
+    for the requested bins (the tests compare it with ``decimate`` on the whole series).
+    ``bins`` has any shape; the result has shape ``bins.shape + (2,)``.
+    """
+    dtype = grid.dtype
+    flat = np.asarray(bins, dtype=np.int64).ravel()
+    nan_mask = np.isnan(grid[flat * factor])
+    filled = _interpolate_nan(grid)
+    if filled is None:
+        return np.full((*np.shape(bins), grid.shape[1]), np.nan)
+    if factor == 1:  # nlb_tools skips resampling at the native bin width
+        out = filled[flat]
     else:
-        out = scipy.signal.decimate(filled, factor, n=_DECIMATE_ORDER, ftype="fir", axis=0)
+        # Windows of consecutive bins (the last axis of ``bins``) share one banded matrix:
+        # y[k] = sum_t band[k, t] * x[factor * k0 - half + t].
+        h = scipy.signal.firwin(_DECIMATE_ORDER + 1, 1.0 / factor, window="hamming")
+        half = _DECIMATE_ORDER // 2
+        rows = np.asarray(bins, dtype=np.int64).reshape(-1, np.shape(bins)[-1])
+        if rows.shape[1] > 1 and not np.all(np.diff(rows, axis=1) == 1):
+            raise ValueError("bins must hold runs of consecutive bins along the last axis")
+        n_out = rows.shape[1]
+        n_ctx = factor * (n_out - 1) + 2 * half + 1
+        band = np.zeros((n_out, n_ctx))
+        k = np.arange(n_out)[:, None]
+        band[k, factor * k + np.arange(len(h))[None, :]] = h[::-1][None, :]
+        idx = factor * rows[:, :1] - half + np.arange(n_ctx)[None, :]  # (n_windows, n_ctx)
+        inside = (idx >= 0) & (idx < len(filled))
+        seg = np.where(inside[..., None], filled[np.clip(idx, 0, len(filled) - 1)], 0.0)
+        flat_seg = np.ascontiguousarray(seg.transpose(1, 0, 2)).reshape(n_ctx, -1)
+        out = (band @ flat_seg).reshape(n_out, len(rows), 2).transpose(1, 0, 2).reshape(-1, 2)
     out = out.astype(dtype).astype(np.float64)
     out[nan_mask] = np.nan
-    return out
+    return out.reshape(*np.shape(bins), 2)
 
 
 def _observed_bins(obs: list[np.ndarray] | None, n_ms: int, factor: int) -> np.ndarray | None:
@@ -651,8 +708,6 @@ def load_mcmaze(
     factor = bin_ms // _RAW_BIN_MS
     n_total = -(-n_ms // factor)  # bins of the resampled recording (last one partial)
     observed = _observed_bins(units["obs"], n_ms, factor)
-    hand_pos = _decimate_behaviour(behaviour["hand_pos"], factor)
-    hand_vel = _decimate_behaviour(behaviour["hand_vel"], factor)
 
     # -- trial windows: first bin k0 = ceil((onset + w0) / bin), compared in integer ns as pandas --
     onset = trials["move_onset_time"]
@@ -681,12 +736,15 @@ def load_mcmaze(
                 reasons[i] = (
                     "smoothed spikes are NaN: bins outside the units' obs_intervals within reach"
                 )
-    for name, arr in (("hand_pos", hand_pos), ("hand_vel", hand_vel)):
-        ok = [i for i in range(n_all) if i not in reasons]
-        if ok:
-            bad = np.isnan(arr[k0[ok][:, None] + win_offsets]).any(axis=(1, 2))
-            for i in np.asarray(ok)[bad]:
-                reasons[int(i)] = f"{name} is NaN in the window"
+    candidates = np.array([i for i in range(n_all) if i not in reasons], dtype=np.int64)
+    beh_win = {}
+    for name in _BEHAVIOUR:
+        beh_win[name] = _decimate_at(
+            behaviour[name], factor, k0[candidates][:, None] + win_offsets[None, :]
+        )
+        for j in np.flatnonzero(np.isnan(beh_win[name]).any(axis=(1, 2))):
+            reasons.setdefault(int(candidates[j]), f"{name} is NaN in the window")
+    del behaviour
     if reasons and on_bad_trial == "error":
         i = min(reasons)
         raise InputError(
@@ -733,8 +791,8 @@ def load_mcmaze(
         counts = dense[np.searchsorted(needed, ctx)].astype(np.float64)
         neural[rows] = smooth_windows(counts, kernel, n_bins) if smooth_ms else counts
 
-    windows = kept_k0[:, None] + win_offsets[None, :]
-    pos_win = hand_pos[windows]
+    rows_kept = np.searchsorted(candidates, keep)
+    pos_win = beh_win["hand_pos"][rows_kept]
     target = trials["target_pos"][keep]
     angle = np.degrees(np.arctan2(target[:, 1], target[:, 0]))
     angle = np.where(angle < 0, angle + 360.0, angle)
@@ -743,7 +801,7 @@ def load_mcmaze(
     return MazeRecording(
         source=str(path),
         neural=neural,
-        hand_vel=hand_vel[windows],
+        hand_vel=beh_win["hand_vel"][rows_kept],
         hand_pos=pos_win - pos_win[:, :1, :],
         trial_id=trials["id"][keep],
         trial_type=trials["trial_type"][keep],

@@ -37,25 +37,28 @@ def rec(synth) -> mcmaze.MazeRecording:
     return mcmaze.load_mcmaze(synth)
 
 
-@pytest.fixture(scope="module")
-def nwb_tables(synth):
+def _read_tables(path: Path):
     """Units, trials and behaviour as pynwb reads them (independent of the h5py loader)."""
     from pynwb import NWBHDF5IO
 
-    with NWBHDF5IO(str(synth), "r") as io:
+    with NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         units = nwb.units.to_dataframe()
         trials = nwb.trials.to_dataframe()
         beh = {}
         for name in ("hand_pos", "hand_vel"):
             ts = nwb.processing["behavior"][name]
-            stamps = (
-                ts.timestamps[()]
-                if ts.timestamps is not None
-                else np.arange(len(ts.data)) / ts.rate + ts.starting_time
-            )
+            if ts.timestamps is not None:
+                stamps = ts.timestamps[()]
+            else:
+                stamps = np.arange(len(ts.data)) / ts.rate + ts.starting_time
             beh[name] = (np.asarray(ts.data[()]), stamps)
     return units, trials, beh
+
+
+@pytest.fixture(scope="module")
+def nwb_tables(synth):
+    return _read_tables(synth)
 
 
 def _nlb_style(nwb_tables, bin_ms=5, smooth_ms=50, window=(-50, 450)):
@@ -138,6 +141,30 @@ def test_matches_whole_recording_pipeline(rec, nwb_tables):
     assert np.isfinite(rec.neural).all() and rec.neural.min() >= 0
 
 
+def test_dropped_trials_are_the_nan_windows_of_the_whole_recording_pipeline(tmp_path):
+    """Trials dropped for NaN are exactly those whose nlb_tools window holds a NaN."""
+    path = mcmaze.write_synthetic_nwb(
+        tmp_path / "gaps.nwb",
+        seed=5,
+        n_trials=10,
+        n_units=5,
+        obs_gap_trials=[1, 6],
+        nan_behaviour_trials=[3],
+    )
+    ref, _ = _nlb_style(_read_tables(path))
+    nan_trials = {
+        i
+        for i in range(10)
+        if any(np.isnan(ref[k][i]).any() for k in ("neural", "hand_vel", "hand_pos"))
+    }
+    rec = mcmaze.load_mcmaze(path, checksum=False)
+    assert nan_trials == set(rec.dropped) == {1, 3, 6}
+    keep = sorted(set(range(10)) - nan_trials)
+    np.testing.assert_array_equal(rec.trial_id, keep)
+    np.testing.assert_allclose(rec.neural, ref["neural"][keep], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rec.hand_vel, ref["hand_vel"][keep], rtol=1e-9, atol=1e-9)
+
+
 def test_binning_counts_spikes_in_range(synth, nwb_tables):
     """With smoothing off, each 5-ms bin holds the spikes whose 1-ms bin falls in it."""
     raw = mcmaze.load_mcmaze(synth, smooth_ms=0, checksum=False)
@@ -202,6 +229,26 @@ def test_smooth_windows_equals_scipy_same_anywhere():
     out = mcmaze.smooth_windows(ctx, kernel, 100)
     for w, s in enumerate(starts):
         np.testing.assert_allclose(out[w], full[s : s + 100], atol=1e-14)
+
+
+def test_fir_decimation_equals_scipy_decimate_incl_edges_and_nan():
+    """Behaviour resampling at selected bins == nlb_tools' interpolate + decimate + re-mask."""
+    rng = np.random.default_rng(1)
+    x = np.cumsum(rng.normal(size=(3003, 2)), axis=0)
+    x[1000:1012, 0] = np.nan  # bins 200..202 start on a NaN sample in column 0
+    x[:3, 1] = np.nan  # leading NaN: filled with the first value, bin 0 re-masked
+    frame = pd.DataFrame(x).interpolate(limit_direction="both")
+    full = scipy.signal.decimate(frame.to_numpy(), 5, n=500, ftype="fir", axis=0)
+    full[np.isnan(x[::5])] = np.nan
+    assert len(full) == 601
+    windows = np.array([np.arange(0, 40), np.arange(180, 220), np.arange(561, 601)])
+    got = mcmaze._decimate_at(x, 5, windows)
+    assert got.shape == (3, 40, 2)
+    np.testing.assert_allclose(got, full[windows], rtol=1e-12, atol=1e-10)
+    assert np.isnan(got[1, 20:23, 0]).all() and np.isnan(got[0, 0, 1])
+    x32 = x.astype(np.float32)  # cast back to the stored dtype, as nlb_tools does
+    got32 = mcmaze._decimate_at(x32, 5, windows[2:])
+    np.testing.assert_array_equal(got32, got32.astype(np.float32).astype(np.float64))
 
 
 def test_window_is_100_bins_from_50ms_before_onset(rec, nwb_tables):
