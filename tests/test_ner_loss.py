@@ -1,0 +1,258 @@
+"""ner_patch.ner_loss against a deliberately plain implementation of METHODS §3."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ner_patch.loss import DIST_EPS, label_distance, ner_loss, sort_label_groups
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+# -- the reference: the formula, written out as loops ---------------------------------------
+def plain_label_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """D between two labels [vx*10, vy*10, angle_deg], in the same operation order as METHODS."""
+    dangle = abs(a[2] - b[2])
+    return (abs(a[0] - b[0]) + abs(a[1] - b[1])) + torch.minimum(dangle, 360.0 - dangle)
+
+
+def plain_ner_loss(
+    features: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """L = -1/(n(n-1)) sum_i sum_{j!=i} [s_ij - log sum_{k!=i, D_ik >= D_ij} exp(s_ik)], with loops.
+
+    s_ij = -sqrt(max(||f_i - f_j||^2, DIST_EPS)) / temperature, the same clamp as ner_loss.
+    """
+    f = torch.cat([features[:, 0], features[:, 1]])
+    y = torch.cat([labels, labels])
+    n = f.shape[0]
+    dist_label = [[plain_label_distance(y[i], y[j]) for j in range(n)] for i in range(n)]
+    sim = [
+        [
+            -torch.sqrt(torch.clamp(((f[i] - f[j]) ** 2).sum(), min=DIST_EPS)) / temperature
+            for j in range(n)
+        ]
+        for i in range(n)
+    ]
+    total = torch.zeros((), dtype=f.dtype)
+    for i in range(n):
+        for j in range(n):
+            if j == i:
+                continue
+            terms = [sim[i][k] for k in range(n) if k != i and dist_label[i][k] >= dist_label[i][j]]
+            total = total + sim[i][j] - torch.logsumexp(torch.stack(terms), 0)
+    return -total / (n * (n - 1))
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def tied_labels(
+    batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """Labels with many exact ties: small integer velocities and the 8 directions."""
+    vx = torch.randint(-2, 3, (batch,), generator=generator)
+    vy = torch.randint(-1, 2, (batch,), generator=generator)
+    angle = 45 * torch.randint(0, 8, (batch,), generator=generator)
+    return torch.stack([vx, vy, angle], 1).to(dtype)
+
+
+def continuous_labels(
+    batch: int, generator: torch.Generator, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """Velocity-like labels (x10 scale) with discrete directions (ties through the angle only)."""
+    v = 10 * torch.randn(batch, 2, generator=generator, dtype=torch.float64)
+    angle = 45 * torch.randint(0, 8, (batch, 1), generator=generator)
+    return torch.cat([v, angle.double()], 1).to(dtype)
+
+
+def random_features(
+    batch: int, dim: int, generator: torch.Generator, scale: float = 1.0
+) -> torch.Tensor:
+    return scale * torch.randn(batch, 2, dim, generator=generator, dtype=torch.float64)
+
+
+def loss_and_grad(
+    fn, features: torch.Tensor, labels: torch.Tensor, **kwargs
+) -> tuple[torch.Tensor, torch.Tensor]:
+    x = features.detach().clone().requires_grad_(True)
+    loss = fn(x, labels, **kwargs)
+    (grad,) = torch.autograd.grad(loss, x)
+    return loss.detach(), grad
+
+
+# -- agreement with the plain implementation ---------------------------------------------------
+@pytest.mark.parametrize("force_log_space", [False, True], ids=["fast", "log-space"])
+@pytest.mark.parametrize(
+    ("batch", "dim", "temperature", "labels_kind"),
+    [
+        (1, 2, 1.0, "tied"),
+        (2, 3, 1.0, "tied"),
+        (5, 3, 1.0, "tied"),
+        (7, 2, 0.5, "continuous"),
+        (8, 3, 1.0, "continuous"),
+        (9, 8, 2.0, "tied"),
+        (12, 16, 1.0, "continuous"),
+    ],
+)
+def test_matches_plain_loop_float64(batch, dim, temperature, labels_kind, force_log_space):
+    gen = torch.Generator().manual_seed(1000 * batch + dim)
+    features = random_features(batch, dim, gen)
+    labels = (tied_labels if labels_kind == "tied" else continuous_labels)(batch, gen)
+    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels, temperature=temperature)
+    loss, grad = loss_and_grad(
+        ner_loss, features, labels, temperature=temperature, force_log_space=force_log_space
+    )
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_all_labels_tied():
+    """Every D equal: each denominator is the full row sum."""
+    gen = torch.Generator().manual_seed(3)
+    features = random_features(6, 3, gen)
+    labels = torch.tensor([[1.0, 2.0, 90.0]]).repeat(6, 1)
+    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
+    loss, grad = loss_and_grad(ner_loss, features, labels)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_identical_rows_give_finite_gradients():
+    """Positives equal to their references and repeated bins: no NaN, same as the plain loop."""
+    gen = torch.Generator().manual_seed(4)
+    features = random_features(7, 3, gen)
+    features[:, 1] = features[:, 0]  # every positive equals its reference
+    features[3] = features[1]  # the same bin drawn twice
+    labels = tied_labels(7, gen)
+    labels[3] = labels[1]
+    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
+    for force_log_space in (False, True):
+        loss, grad = loss_and_grad(ner_loss, features, labels, force_log_space=force_log_space)
+        assert torch.isfinite(grad).all()
+        torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
+
+
+def test_all_features_identical():
+    features = torch.ones(5, 2, 3, dtype=torch.float64)
+    labels = tied_labels(5, torch.Generator().manual_seed(5))
+    loss, grad = loss_and_grad(ner_loss, features, labels)
+    ref_loss, _ = loss_and_grad(plain_ner_loss, features, labels)
+    torch.testing.assert_close(loss, ref_loss)
+    assert torch.equal(grad, torch.zeros_like(grad))
+
+
+def test_gradcheck():
+    gen = torch.Generator().manual_seed(6)
+    features = random_features(5, 3, gen).requires_grad_(True)
+    labels = tied_labels(5, gen)
+    assert torch.autograd.gradcheck(lambda x: ner_loss(x, labels, temperature=0.7), (features,))
+    assert torch.autograd.gradcheck(
+        lambda x: ner_loss(x, labels, force_log_space=True), (features,)
+    )
+
+
+def test_value_is_shift_and_rotation_invariant():
+    gen = torch.Generator().manual_seed(7)
+    features = random_features(10, 3, gen)
+    labels = continuous_labels(10, gen)
+    rotation, _ = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))
+    moved = features @ rotation.T + torch.tensor([5.0, -3.0, 2.0], dtype=torch.float64)
+    torch.testing.assert_close(
+        ner_loss(moved, labels), ner_loss(features, labels), rtol=1e-12, atol=1e-12
+    )
+
+
+# -- float32 ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("device", DEVICES)
+def test_float32_matches_float64_at_training_scale(device):
+    """Unit-norm embeddings as produced by offset1-model, batch size of the paper."""
+    gen = torch.Generator().manual_seed(8)
+    features = torch.nn.functional.normalize(random_features(512, 3, gen), dim=-1)
+    labels = continuous_labels(512, gen)
+    ref_loss, ref_grad = loss_and_grad(ner_loss, features, labels)
+    loss, grad = loss_and_grad(ner_loss, features.float().to(device), labels.float().to(device))
+    assert loss.dtype == torch.float32 and grad.dtype == torch.float32
+    torch.testing.assert_close(loss.cpu().double(), ref_loss, rtol=1e-5, atol=0)
+    torch.testing.assert_close(
+        grad.cpu().double(), ref_grad, rtol=1e-3, atol=1e-4 * ref_grad.abs().max().item()
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("scale", [1e2, 1e4])
+def test_float32_stable_with_large_features(scale, device):
+    """Similarities spanning thousands: exp underflows unless handled; the result must still be right."""
+    gen = torch.Generator().manual_seed(9)
+    features = random_features(16, 3, gen, scale=scale)
+    labels = continuous_labels(16, gen)
+    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
+    loss, grad = loss_and_grad(ner_loss, features.float().to(device), labels.float().to(device))
+    assert torch.isfinite(loss) and torch.isfinite(grad).all()
+    torch.testing.assert_close(loss.cpu().double(), ref_loss, rtol=1e-5, atol=0)
+    torch.testing.assert_close(
+        grad.cpu().double(), ref_grad, rtol=1e-3, atol=1e-4 * ref_grad.abs().max().item()
+    )
+
+
+def test_small_temperature_float32():
+    gen = torch.Generator().manual_seed(10)
+    features = torch.nn.functional.normalize(random_features(12, 3, gen), dim=-1)
+    labels = tied_labels(12, gen)
+    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels, temperature=0.01)
+    loss, grad = loss_and_grad(ner_loss, features.float(), labels.float(), temperature=0.01)
+    torch.testing.assert_close(loss.double(), ref_loss, rtol=1e-5, atol=0)
+    torch.testing.assert_close(
+        grad.double(), ref_grad, rtol=1e-3, atol=1e-4 * ref_grad.abs().max().item()
+    )
+
+
+def test_half_precision_input_is_promoted():
+    gen = torch.Generator().manual_seed(11)
+    features = torch.nn.functional.normalize(random_features(8, 3, gen), dim=-1)
+    labels = continuous_labels(8, gen)
+    half = features.to(torch.bfloat16).requires_grad_(True)
+    loss = ner_loss(half, labels)
+    loss.backward()
+    assert loss.dtype == torch.float32 and half.grad.dtype == torch.bfloat16
+    torch.testing.assert_close(
+        loss.double(), ner_loss(half.detach().double(), labels), rtol=1e-6, atol=0
+    )
+
+
+# -- pieces ----------------------------------------------------------------------------------
+def test_label_distance_is_l1_velocity_plus_circular_angle():
+    labels = torch.tensor([[0.0, 0.0, 0.0], [3.0, -4.0, 315.0], [1.0, 1.0, 180.0]])
+    dist = label_distance(labels)
+    expected = torch.tensor(
+        [[0.0, 7.0 + 45.0, 2.0 + 180.0], [52.0, 0.0, 7.0 + 135.0], [182.0, 142.0, 0.0]]
+    )
+    torch.testing.assert_close(dist, expected)
+
+
+def test_sort_label_groups_marks_tie_runs():
+    dist0 = torch.tensor([[0.0, 2.0, 1.0, 2.0, 0.0], [3.0, 0.0, 3.0, 3.0, 1.0]] + [[0.0] * 5] * 3)
+    perm, start, end = sort_label_groups(dist0)
+    values = dist0.gather(1, perm)
+    assert (values[:, 1:] >= values[:, :-1]).all()
+    assert start[0].tolist() == [0, 0, 2, 3, 3] and end[0].tolist() == [1, 1, 2, 4, 4]
+    assert start[1].tolist() == [0, 1, 2, 2, 2] and end[1].tolist() == [0, 1, 4, 4, 4]
+    assert start[2].tolist() == [0] * 5 and end[2].tolist() == [4] * 5
+
+
+@pytest.mark.parametrize(
+    ("features", "labels", "message"),
+    [
+        (torch.zeros(4, 3), torch.zeros(4, 3), "features must have shape"),
+        (torch.zeros(4, 2, 3), torch.zeros(4, 2), "labels must have shape"),
+        (torch.zeros(4, 2, 3), torch.zeros(5, 3), "labels must have shape"),
+    ],
+)
+def test_rejects_bad_shapes(features, labels, message):
+    with pytest.raises(ValueError, match=message):
+        ner_loss(features, labels)
+
+
+def test_rejects_non_positive_temperature():
+    with pytest.raises(ValueError, match="temperature"):
+        ner_loss(torch.zeros(2, 2, 3), torch.zeros(2, 3), temperature=0.0)
