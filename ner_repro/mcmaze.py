@@ -54,6 +54,7 @@ import datetime as _dt
 import logging
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,9 +309,10 @@ class MazeRecording:
     @property
     def date(self) -> str:
         """``YYYYMMDD`` of the session start (in the file's own time zone)."""
-        if not self.session_start:
-            return "00000000"
-        return _dt.datetime.fromisoformat(self.session_start).strftime("%Y%m%d")
+        match = re.match(r"\s*(\d{4})-?(\d{2})-?(\d{2})", self.session_start)
+        if not match:
+            raise InputError(self.source, f"session_start_time {self.session_start!r} has no date")
+        return "".join(match.groups())
 
     def counts(self, condition: ConditionSet | None = None) -> dict[tuple[int, int], int]:
         """Number of trials per ``(trial_type, trial_version)`` (in ``condition`` if given)."""
@@ -361,7 +363,9 @@ def smooth_windows(counts: np.ndarray, kernel: np.ndarray, n_out: int | None = N
 # Reading the NWB file (h5py)
 # ---------------------------------------------------------------------------------------------
 def _decode(value: Any) -> str:
-    value = value[()] if hasattr(value, "shape") and getattr(value, "shape", None) == () else value
+    """A string from an h5py scalar dataset or attribute (bytes, str or a 1-element array)."""
+    if hasattr(value, "shape") and not isinstance(value, np.ndarray):  # h5py.Dataset
+        value = value[()]
     if isinstance(value, np.ndarray):
         value = value.ravel()[0] if value.size else ""
     if isinstance(value, bytes):
@@ -971,8 +975,8 @@ def _min_jerk(s: np.ndarray) -> np.ndarray:
 def write_synthetic_nwb(
     path: str | os.PathLike[str],
     seed: int = 0,
-    n_trials: int = 120,
-    n_units: int = 32,
+    n_trials: int = 240,
+    n_units: int = 48,
     n_heldout: int | None = None,
     types: Sequence[int] | None = None,
     behaviour_timestamps: bool = False,
@@ -1077,22 +1081,28 @@ def write_synthetic_nwb(
     for i in range(n_trials):
         unit_dir = tgt[i] / np.hypot(*tgt[i])
         prep[target_on[i] + 100 : onset[i] + 150] = unit_dir
-    rate = (
-        base
-        + gain_v * (vel_lead @ d.T) / 600.0
-        + gain_s[None, :] * speed[:, None] / 600.0
-        + gain_p * (pos @ d.T) / 130.0
-        + prep_gain * (prep @ d.T)
-    )
-    rate = np.clip(rate, 0.5, 200.0)
     observed = np.zeros(n_ms, bool)
     obs_end = stop.copy()
     for i in obs_gap_trials:
         obs_end[i] = onset[i] + 300
     for s0, s1 in zip(start, obs_end, strict=True):
         observed[s0:s1] = True
-    fire = (rng.random(rate.shape) < rate / 1000.0) & observed[:, None]
-    ms_i, unit_i = np.nonzero(fire)
+    spikes_ms, spikes_unit = [], []
+    for c0 in range(0, n_ms, 100_000):  # 1-ms Bernoulli draws, 100 s at a time
+        c = slice(c0, min(c0 + 100_000, n_ms))
+        rate = (
+            base
+            + gain_v * (vel_lead[c] @ d.T) / 600.0
+            + gain_s[None, :] * speed[c, None] / 600.0
+            + gain_p * (pos[c] @ d.T) / 130.0
+            + prep_gain * (prep[c] @ d.T)
+        )
+        rate = np.clip(rate, 0.5, 200.0)
+        fire = (rng.random(rate.shape) < rate / 1000.0) & observed[c, None]
+        ms_c, unit_c = np.nonzero(fire)
+        spikes_ms.append(ms_c + c0)
+        spikes_unit.append(unit_c)
+    ms_i, unit_i = np.concatenate(spikes_ms), np.concatenate(spikes_unit)
     spike_t = (ms_i + rng.uniform(0.02, 0.98, size=ms_i.size)) / 1000.0
 
     # -- the NWB file -------------------------------------------------------------------------

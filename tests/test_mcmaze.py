@@ -611,6 +611,15 @@ def test_active_target_out_of_range(small, tmp_path):
         mcmaze.load_mcmaze(path)
 
 
+def test_missing_session_start(small, tmp_path):
+    path = _copy(small, tmp_path / "nodate.nwb")
+    with h5py.File(path, "r+") as fh:
+        del fh["session_start_time"]
+    rec = mcmaze.load_mcmaze(path, checksum=False)
+    with pytest.raises(InputError, match=r"nodate\.nwb: session_start_time '' has no date"):
+        mcmaze.condition_set(rec, "all", list(mcmaze.SYNTHETIC_TARGETS), 0)
+
+
 def test_bad_parameters(small):
     with pytest.raises(ValueError, match="window"):
         mcmaze.load_mcmaze(small, window=(0, 452))
@@ -648,6 +657,34 @@ REAL_SET_SIZES = {
 }
 
 
+def test_published_npz_agree_with_set_rules(published_dir):
+    """The authors' Fig 8 npz: set sizes, 80/20 split, versions and per-type target angles."""
+    for cset in mcmaze.PAPER_CONDITION_SETS:
+        if not cset.published:
+            continue
+        (npz_path,) = (published_dir / "Fig8").glob(f"{cset.published}_parameters_*.npz")
+        with np.load(npz_path) as npz:
+            n_train, n_test = (
+                len(npz["continuous_index_train"]) // 100,
+                len(npz["continuous_index_test"]) // 100,
+            )
+            assert n_train + n_test == REAL_SET_SIZES[cset.name]
+            assert n_train == int(0.8 * REAL_SET_SIZES[cset.name])
+            assert not npz["continuous_index_train"][:, 2].any()
+            versions = set(
+                np.concatenate([npz["version_index_train"], npz["version_index_test"]]).tolist()
+            )
+            assert versions == ({0, 1, 2} if cset.min_version == 0 else {1, 2})
+            angles = np.unique(
+                np.round(np.concatenate([npz["target_angle_train"], npz["target_angle_test"]]), 3)
+            )
+        expected = {
+            round(float(np.degrees(np.arctan2(y, x)) % 360), 3)
+            for x, y in (mcmaze.SYNTHETIC_TARGETS[t] for t in cset.types)
+        }
+        assert set(angles.tolist()) == expected
+
+
 @pytest.mark.skipif(_real_nwb() is None, reason="MC_Maze NWB (DANDI 000128) not present")
 def test_real_file_matches_published(published_dir):
     rec = mcmaze.load_mcmaze(_real_nwb())
@@ -658,10 +695,8 @@ def test_real_file_matches_published(published_dir):
             continue
         session = mcmaze.condition_set(rec, cset)
         assert session.n_trials == REAL_SET_SIZES[cset.name]
-        suffix = "_1st" if cset.name.endswith("34-18") and len(cset.types) == 6 else ""
-        npz = np.load(
-            published_dir / "Fig8" / f"{cset.published}_parameters_5000itr_lr0.0001{suffix}.npz"
-        )
+        (npz_path,) = (published_dir / "Fig8").glob(f"{cset.published}_parameters_*.npz")
+        npz = np.load(npz_path)
         labels = np.vstack([npz["continuous_index_train"], npz["continuous_index_test"]])
         np.testing.assert_allclose(session.labels, labels, atol=1e-6)
         angle = np.concatenate([npz["target_angle_train"], npz["target_angle_test"]])
