@@ -17,9 +17,11 @@ does, step by step, without building its 1-ms table of the whole recording:
   5 one-ms bins from t = 0 (the last partial group is kept); a 5-ms bin is NaN when its first 1-ms
   bin is. Bin ``k`` is labelled ``5k`` ms. Continuous behaviour (``hand_pos``, ``hand_vel``) is
   NaN-interpolated (linear, both directions), decimated by ``scipy.signal.decimate(x, 5, n=500,
-  ftype='fir')`` (501-tap Hamming FIR, zero phase) over the *whole* recording, cast back to its stored
-  dtype, and NaN where the original sample at ``5k`` ms was missing. ``hand_vel`` is read from the
-  file (DANDI 000128 stores it, "calculated from monkey hand position"); it is never computed here.
+  ftype='fir')`` (501-tap Hamming FIR, zero phase, zero padding beyond the recording), cast back to
+  its stored dtype, and NaN where the original sample at ``5k`` ms was missing. Here the FIR output
+  is computed at the window bins only (same sums; checked against ``decimate`` in the tests).
+  ``hand_vel`` is read from the file (DANDI 000128 stores it, "calculated from monkey hand
+  position"); it is never computed here.
 * **Smoothing** (``NWBDataset.smooth_spk`` / ``smooth_column`` with ``ignore_nans=False``): σ =
   ``smooth_ms / bin_ms`` bins, ``M = int(6 σ)`` taps, ``scipy.signal.windows.gaussian(M, σ,
   sym=True)`` normalised to sum 1, ``scipy.signal.convolve(x, w, 'same')`` per unit over the whole
@@ -741,8 +743,8 @@ def load_mcmaze(
                     "smoothed spikes are NaN: bins outside the units' obs_intervals within reach"
                 )
     candidates = np.array([i for i in range(n_all) if i not in reasons], dtype=np.int64)
-    beh_win = {}
-    for name in _BEHAVIOUR:
+    beh_win = {name: np.empty((0, n_bins, 2)) for name in _BEHAVIOUR}
+    for name in _BEHAVIOUR if candidates.size else ():
         beh_win[name] = _decimate_at(
             behaviour[name], factor, k0[candidates][:, None] + win_offsets[None, :]
         )
