@@ -7,7 +7,7 @@ A method is a function registered under a *kind*::
                 method: str, device: str, progress: bool) -> EmbeddingRun: ...
 
 ``session`` is the loaded :class:`~ner_repro.session.SessionData`; ``params`` are the
-method's settings from the config (``methods.<name>`` minus ``kind``); ``method`` is
+method's settings from the config (``methods.<name>`` minus ``kind`` and ``label``); ``method`` is
 the configured name (``"UMAP_label"``) recorded in the output; ``device`` is
 ``"cpu"`` or ``"cuda"``; ``progress`` turns progress bars on. It returns an
 :class:`~ner_repro.embedding.EmbeddingRun` (the ``.npz`` contract), with its ``meta``
@@ -42,6 +42,7 @@ class MethodFn(Protocol):
 
 
 _REGISTRY: dict[str, MethodFn] = {}
+_RESUMABLE: set[str] = set()
 
 #: Modules that register kinds when imported.
 _PROVIDERS: tuple[str, ...] = (
@@ -50,13 +51,19 @@ _PROVIDERS: tuple[str, ...] = (
 )
 
 
-def register(kind: str) -> Callable[[MethodFn], MethodFn]:
-    """Decorator: register ``fn`` as the implementation of ``kind``."""
+def register(kind: str, *, resumable: bool = False) -> Callable[[MethodFn], MethodFn]:
+    """Decorator: register ``fn`` as the implementation of ``kind``.
+
+    ``resumable`` kinds accept ``checkpoint`` (a file path) and ``checkpoint_every`` in their
+    params: they save their training state there and resume from it after an interruption.
+    """
 
     def decorator(fn: MethodFn) -> MethodFn:
         if kind in _REGISTRY and _REGISTRY[kind] is not fn:
             raise ValueError(f"method kind {kind!r} is already registered")
         _REGISTRY[kind] = fn
+        if resumable:
+            _RESUMABLE.add(kind)
         return fn
 
     return decorator
@@ -77,6 +84,12 @@ def get(kind: str) -> MethodFn:
         raise KeyError(f"unknown method kind {kind!r}; known: {', '.join(options())}") from None
 
 
+def is_resumable(kind: str) -> bool:
+    """Whether ``kind`` can checkpoint and resume its training."""
+    get(kind)
+    return kind in _RESUMABLE
+
+
 def options() -> list[str]:
     """All registered kinds."""
     _load_providers()
@@ -93,7 +106,7 @@ def run_method(
     progress: bool = True,
 ) -> EmbeddingRun:
     """Run the configured ``method`` (its config entry ``spec``, with a ``kind``) on ``session``."""
-    params = {k: v for k, v in spec.items() if k != "kind"}
+    params = {k: v for k, v in spec.items() if k not in ("kind", "label")}
     return get(spec["kind"])(
         session, seed=seed, params=params, method=method, device=device, progress=progress
     )

@@ -498,6 +498,11 @@ class Plan:
         return spec
 
     # -- Fig8 (MC_Maze) ------------------------------------------------------------------
+    def _figure_fig8(self) -> FigureSpec:
+        from ner_repro.fig8 import figure_spec
+
+        return figure_spec(self)
+
     def fig8_sources(self) -> dict[str, str]:
         """Where Fig8 comes from: ``{"trained": nwb}`` when the NWB file is present (or
         synthetic), else ``{"published": published_dir}`` when the authors' embeddings are."""

@@ -3,7 +3,7 @@
 import torch
 
 from ner_repro import jobs
-from ner_repro.methods import run_method
+from ner_repro.methods import is_resumable, run_method
 from ner_repro.session import SessionData
 
 
@@ -11,7 +11,8 @@ def main(smk):
     torch.set_num_threads(smk.threads)
     session = SessionData.load(smk.input.session)
     spec = dict(smk.params.spec)
-    spec.setdefault("checkpoint", smk.params.checkpoint)
+    if is_resumable(spec["kind"]):
+        spec.setdefault("checkpoint", smk.params.checkpoint)
     run = run_method(
         session,
         method=smk.wildcards.method,
