@@ -52,6 +52,7 @@ was_up=false
 if [[ -f "$conf" ]] && SLURM_CONF="$conf" scontrol ping 2>/dev/null | grep -q UP; then
     was_up=true
 fi
+# shellcheck disable=SC2317  # called by the EXIT trap
 stop_cluster() {
     if [[ "$was_up" == false ]]; then
         bash tests/slurm/cluster.sh down || true

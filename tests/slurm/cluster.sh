@@ -10,13 +10,14 @@
 #   tests/slurm/cluster.sh down      stop the daemons this script started (state dir kept)
 #   tests/slurm/cluster.sh purge     down, then delete the state dir
 #
-# Every command is idempotent: `up` on a running cluster only checks it, `down` on a
-# stopped one does nothing.
+# Every command is idempotent: `up` on a running cluster only checks it (and restarts
+# the daemons if the generated config changed), `down` on a stopped one does nothing.
 #
 # Environment:
 #   NER_SLURM_DIR     state dir: slurm.conf, spool, state, pid files, logs (default /tmp/ner-slurm)
 #   NER_SLURM_GPUS    number of *fake* GPUs the node advertises as GRES gpu:<type>:N
-#                     (no device files; jobs just get scheduled) (default 1; 0 = none)
+#                     (empty files stand in for the devices: GPU requests get scheduled,
+#                     nothing more) (default 1; 0 = none)
 #   NER_SLURM_GPU_TYPE  the GRES type of those GPUs (default fake)
 #   NER_SLURM_PORT    slurmctld port; slurmd uses port+1 (default 6817)
 #
