@@ -1,8 +1,16 @@
 # Reproduction of "Neural Embeddings Rank" (NeurIPS 2024): from the published MATLAB
 # recordings to every figure of the paper. See README.md.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+# The rules' scripts import this checkout's packages (ner_repro, ner_patch), also
+# inside the conda environments of --software-deployment-method conda.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+)
 
 
 # config/config.yaml describes the paper. A file given with --configfile (such as

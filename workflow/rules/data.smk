@@ -9,6 +9,8 @@ if config.get("simulate"):
             f"{DATA_DIR}/{{monkey}}_CO_{{date}}_sim.mat",
         log:
             f"{RESULTS}/logs/simulate/{{monkey}}_{{date}}.log",
+        conda:
+            "../../envs/data.yaml"
         params:
             spec=lambda w: PLAN.simulated[(w.monkey, w.date)],
         script:
@@ -23,6 +25,8 @@ if PLAN.missing_recordings():
             [str(p) for p in PLAN.missing_recordings()],
         log:
             f"{RESULTS}/logs/fetch_recordings.log",
+        conda:
+            "../../envs/data.yaml"
         script:
             "../scripts/fetch_recordings.py"
 
@@ -35,6 +39,8 @@ rule ingest_session:
         f"{RESULTS}/sessions/{{monkey}}_{{date}}_{{area}}.npz",
     log:
         f"{RESULTS}/logs/ingest/{{monkey}}_{{date}}_{{area}}.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         t_dur=lambda w: PLAN.t_dur(session_key(w)),
         train_fraction=config["train_fraction"],

@@ -22,6 +22,8 @@ rule explained_variance:
         npz=f"{RESULTS}/analysis/explained_variance/{{group}}/{{method}}_{{mode}}_seed{{seed}}.npz",
     log:
         f"{RESULTS}/logs/explained_variance/{{group}}/{{method}}_{{mode}}_seed{{seed}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     threads: 1
     script:
         "../scripts/explained_variance.py"
@@ -36,6 +38,8 @@ rule cross_decode:
         npz=f"{RESULTS}/analysis/crossdecode/{{group}}/{{method}}_{{decoder}}_{{mode}}_seed{{seed}}.npz",
     log:
         f"{RESULTS}/logs/crossdecode/{{group}}/{{method}}_{{decoder}}_{{mode}}_seed{{seed}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     threads: 2
     script:
         "../scripts/cross_decode.py"
@@ -52,6 +56,8 @@ rule method_stats:
         f"{RESULTS}/analysis/stats/{{group}}/{{decoder}}_{{mode}}_seed{{seed}}.csv",
     log:
         f"{RESULTS}/logs/stats/{{group}}/{{decoder}}_{{mode}}_seed{{seed}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         methods=stats_methods,
     script:
@@ -67,6 +73,8 @@ rule rotate_to_anchor:
         f"{RESULTS}/analysis/alignment/{{group}}/{{method}}_to_{{anchor}}_{{mode}}_seed{{seed}}.npz",
     log:
         f"{RESULTS}/logs/alignment/{{group}}/{{method}}_to_{{anchor}}_{{mode}}_seed{{seed}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/rotate_to_anchor.py"
 
@@ -80,5 +88,7 @@ rule insample_decoding:
         csv=f"{RESULTS}/analysis/insample/{{session}}/{{method}}_seed{{seed}}.csv",
     log:
         f"{RESULTS}/logs/insample/{{session}}/{{method}}_seed{{seed}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     script:
         "../scripts/insample_decoding.py"

@@ -13,6 +13,8 @@ rule train_embedding:
         f"{RESULTS}/logs/train/{{method}}/{{session}}_seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{method}}/{{session}}_seed{{seed}}.tsv"
+    conda:
+        "../../envs/train.yaml"
     threads: 2
     resources:
         gpu=gpu_for,
