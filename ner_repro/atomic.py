@@ -41,6 +41,12 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_npz(
     target: str | os.PathLike[str], arrays: Mapping[str, Any], compress: bool = True
 ) -> Path:
