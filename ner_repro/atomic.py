@@ -35,7 +35,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     try:
         yield tmp
         # mkstemp creates the file private (0600); give it the permissions of a normal file.
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -47,6 +47,10 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+#: Read once: os.umask can only be read by setting it, which is not thread-safe.
+_UMASK = _umask()
 
 
 def save_npz(
