@@ -145,16 +145,20 @@ def add_footer_with_room(
     extra: str | Sequence[str] = (),
     width: int | None = None,
     pad_pt: float = 3.0,
+    fontsize: float | None = None,
 ) -> Any:
     """:func:`add_footer`, then move the axes up so nothing overlaps it; returns the footer Text.
 
     Call it once the axes are laid out, just before saving. With a constrained layout the
     layout's rectangle is shrunk; otherwise every axes is squeezed into the space above.
+    ``fontsize`` overrides the footer's (e.g. for a GIF, shown at 80 dpi).
     """
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     add_footer(fig, params, extra, width)
     text = fig.texts[-1]
+    if fontsize is not None:
+        text.set_fontsize(fontsize)
     height_px = text.get_window_extent(fig.canvas.get_renderer()).height
     frac = (height_px + pad_pt * fig.dpi / 72.0) / (fig.get_size_inches()[1] * fig.dpi)
     engine = fig.get_layout_engine()
