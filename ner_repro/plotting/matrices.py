@@ -476,13 +476,13 @@ def _draw_averages(ax: Any, averages: np.ndarray, size: float) -> None:
 
 
 def _rotation_layout(
-    n: int, rows: int, params: Mapping[str, Any], extra: Any, title: bool
+    n: int, rows: int, params: Mapping[str, Any], extra: Any, title_lines: int
 ) -> tuple[Figure, list[list[Any]]]:
-    panel = 1.7
+    panel = 1.6
     width = max(n, 2) * panel + 0.2
     foot_in = footer_inches(width, params, extra)
-    top_in = 0.45 if title else 0.1
-    row_title = 0.45
+    top_in = 0.1 + title_lines * 0.17
+    row_title = 0.2
     height = foot_in + rows * (panel + row_title) + top_in
     fig = plt.figure(figsize=(width, height))
     axes: list[list[Any]] = []
@@ -496,9 +496,14 @@ def _rotation_layout(
                 projection="3d",
             )
             style.blank_3d(ax)
+            ax.set_box_aspect(None, zoom=1.3)
             row.append(ax)
         axes.append(row)
     return fig, axes
+
+
+def _suptitle(fig: Figure, text: str) -> None:
+    fig.text(0.5, 1 - 0.06 / fig.get_size_inches()[1], text, ha="center", va="top", fontsize=8)
 
 
 def rotation_before_figure(
@@ -513,17 +518,11 @@ def rotation_before_figure(
     sessions = [str(s) for s in np.atleast_1d(rotation["sessions"])]
     averages = np.asarray(rotation["averages"])
     titles = session_labels(sessions)
-    fig, axes = _rotation_layout(len(sessions), 1, params, extra, title=True)
+    fig, axes = _rotation_layout(len(sessions), 1, params, extra, title_lines=2)
     for ax, avg, name in zip(axes[0], averages, titles, strict=True):
         _draw_averages(ax, avg, size=2.0)
-        ax.set_title(name, fontsize=10)
-    fig.suptitle(
-        f"{label}: trial averages per direction, before rotation"
-        + (f" ({group})" if group else ""),
-        fontsize=9,
-        y=1 - 0.05 / fig.get_size_inches()[1],
-        va="top",
-    )
+        ax.set_title(name, fontsize=9, y=0.95)
+    _suptitle(fig, f"{label}: direction averages before rotation\n{group}".rstrip())
     style.add_footer(fig, params, extra)
     return fig
 
@@ -546,7 +545,7 @@ def rotation_after_figure(
     before = np.asarray(rotation.get("rmse_before", np.full(len(sessions), np.nan)), float)
     after = np.asarray(rotation.get("rmse_after", np.full(len(sessions), np.nan)), float)
     titles = session_labels(sessions)
-    fig, axes = _rotation_layout(len(sessions), 2, params, extra, title=True)
+    fig, axes = _rotation_layout(len(sessions), 2, params, extra, title_lines=2)
     for i, name in enumerate(titles):
         points = _xyz(np.asarray(rotation[f"{i}_aligned"]))
         angle = np.asarray(rotation[f"{i}_angle"], dtype=np.float64)
@@ -560,19 +559,18 @@ def rotation_after_figure(
             s=size,
             rasterized=True,
         )
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=9, y=0.95)
         ax = axes[1][i]
         _draw_averages(ax, aligned_avg[i], size=2.0)
         ax.set_title(
             f"RMSE {before[i]:.3g} → {after[i]:.3g}" if np.isfinite(after[i]) else "",
             fontsize=7,
+            y=0.95,
         )
     anchor = anchor or str(rotation.get("anchor", ""))
-    fig.suptitle(
-        f"{label}: after rotation onto {anchor}" if anchor else f"{label}: after rotation",
-        fontsize=9,
-        y=1 - 0.05 / fig.get_size_inches()[1],
-        va="top",
+    _suptitle(
+        fig,
+        f"{label}: after rotation onto\n{anchor}" if anchor else f"{label}: after rotation",
     )
     style.add_footer(fig, params, extra)
     return fig
