@@ -1,0 +1,518 @@
+"""pi-VAE baseline (``kind: pivae``): the conv pi-VAE of Zhou & Wei (NeurIPS 2020), in PyTorch.
+
+The authors ran CEBRA's Keras copy (``third_party/pivae/pivae_code/conv_pi_vae.py``) as
+``conv_vae_mdl(dim_x=N, dim_z=3, dim_u=3, time_window=10, gen_nodes=60, n_blk=2,
+mdl="poisson", disc=False, learning_rate=2.5e-4)``. This module re-implements that model
+(no code copied) layer for layer, so the parameter count matches theirs (1,044,024 for N=70):
+
+* **label prior** p(z|u): u(3) -> Dense 20 tanh -> Dense 20 tanh -> Dense 2*3 = (mean, log-var).
+* **encoder** q(z|x) on a 10-bin window of bins ``[t-5, t+4]`` (zeros beyond the edges of the
+  part being encoded; windows cross trial boundaries), two identical conv stacks (one for the
+  mean, one for the log-variance), each Conv1D(32, k=2, GELU) -> 3 x [Conv1D(32, k=3, GELU) +
+  the input cropped by one bin at each end] -> Conv1D(3, k=3): time length 10 -> 9 -> 7 -> 5
+  -> 3 -> 1. GELU is the tanh approximation, as theirs.
+* **posterior** = the product of the Gaussians q(z|x) and p(z|u); a reparameterised sample.
+* **decoder**: a volume-preserving (GIN) flow on D = 10*N: z -> Dense D/4 relu -> Dense D/4
+  relu -> Dense D-3, concatenated after z; then 2 blocks of [a fixed permutation (NumPy seed =
+  block index) + 2 affine coupling layers]. A coupling layer splits x into x1 (the first D/2)
+  and x2, maps x1 -> Dense D/4 relu -> Dense D/4 relu -> Dense 2(D-D/2)-1 = (s', t), with
+  s = [0.1 tanh(s'), -sum(0.1 tanh(s'))] (zero sum: volume preserving) and outputs
+  [x2 * exp(s) + t, x1]. Then softplus, clipped to [1e-7, 1e7], as a (10, N) Poisson rate.
+* **loss** (-ELBO per bin, batch mean): sum over window and neurons of (rate - x log rate) +
+  KL(posterior || p(z|u)). Adam, lr 2.5e-4 (Keras' epsilon 1e-7). Glorot-uniform weights and
+  zero biases, the Keras defaults.
+
+Training data differ from the authors' in one documented way: they split each session
+60/20/20 by bins (train/valid/test, rounded to whole trials) and trained for a fixed number of
+epochs, plotting the validation loss only. Here the session's 80/20 trial split is used (so the
+test part is the same for every method) and a validation part is carved from the *training*
+trials (the last ``valid_fraction`` of them, whole trials); the model is fitted on the rest,
+with early stopping on the validation loss (``patience`` epochs, the best weights restored).
+Batches are the authors': ``np.array_split`` of the bins into ``len // batch_size`` consecutive
+chunks, in order, unshuffled (``shuffle: true`` shuffles the chunk order each epoch).
+Labels are fed unnormalised (``[vx*10, vy*10, angle_deg]``), as theirs.
+
+Embeddings (posterior means, no sampling):
+
+* ``train``: the posterior with the training labels over all training bins (validation part
+  included), as the authors did; the labels of training bins are legitimately available.
+* ``test`` (corrected mode): the encoder alone, q(z|x), with no labels.
+* ``test_paper``: the posterior with the *test* labels, the authors' procedure.
+* ``extra_train_encoder``: the encoder-only embedding of the training bins.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ner_repro.baselines.common import Stopwatch, make_run, resolve_params
+from ner_repro.embedding import EmbeddingRun
+from ner_repro.methods import register
+from ner_repro.provenance import resolve_device, seed_everything
+from ner_repro.session import SessionData
+
+KIND = "pivae"
+
+#: The conv encoder reduces exactly 10 bins to one (10 -> 9 -> 7 -> 5 -> 3 -> 1).
+TIME_WINDOW = 10
+#: Bins before the centre bin in a window: bins t-5 .. t+4.
+WINDOW_BEFORE = 5
+
+#: Accepted parameters and their defaults (the authors' settings where they had one).
+DEFAULTS: dict[str, Any] = {
+    "latent_dim": 3,
+    "n_blocks": 2,
+    # Keras' conv_vae_mdl takes gen_nodes=60 but never passes it on: the flow's hidden width
+    # is D // 4. Kept for the record; it has no effect, as in the original.
+    "gen_nodes": 60,
+    "prior_hidden": 20,
+    "conv_channels": 32,
+    "learning_rate": 2.5e-4,
+    "batch_size": 200,
+    "epochs": 300,
+    "early_stopping": True,
+    "patience": 30,
+    # Fraction of the training trials (the last ones) held out for validation.
+    "valid_fraction": 0.125,
+    "shuffle": False,
+    "normalize_labels": False,
+    "dtype": "float32",
+    # Bins per forward pass when embedding (no effect on the result).
+    "inference_batch": 4096,
+    # torch CPU threads for this run (null: torch's default). On a shared or small machine
+    # 1 thread is often faster than oversubscribed cores.
+    "num_threads": None,
+}
+
+
+# -- model ----------------------------------------------------------------------------------
+
+
+def _glorot(module: nn.Module) -> None:
+    """Keras defaults: Glorot-uniform kernels, zero biases."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv1d)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def _mlp(sizes: list[int], act: type[nn.Module]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class LabelPrior(nn.Module):
+    """p(z|u): an MLP from the label to the prior's mean and log-variance."""
+
+    def __init__(self, dim_u: int, dim_z: int, hidden: int = 20) -> None:
+        super().__init__()
+        self.dim_z = dim_z
+        self.net = _mlp([dim_u, hidden, hidden, 2 * dim_z], nn.Tanh)
+
+    def forward(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.net(u)
+        return out[:, : self.dim_z], out[:, self.dim_z :]
+
+
+class ConvStack(nn.Module):
+    """One encoder stack: (B, N, 10) -> (B, dim_z)."""
+
+    def __init__(self, n_neurons: int, dim_z: int, channels: int = 32, n_res: int = 3) -> None:
+        super().__init__()
+        self.first = nn.Conv1d(n_neurons, channels, kernel_size=2)
+        self.res = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size=3) for _ in range(n_res))
+        self.last = nn.Conv1d(channels, dim_z, kernel_size=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.gelu(self.first(x), approximate="tanh")
+        for conv in self.res:
+            h = h[:, :, 1:-1] + F.gelu(conv(h), approximate="tanh")
+        out = self.last(h)
+        if out.shape[-1] != 1:
+            raise ValueError(f"conv encoder needs a {TIME_WINDOW}-bin window, got {x.shape[-1]}")
+        return out[:, :, 0]
+
+
+class Encoder(nn.Module):
+    """q(z|x): two conv stacks, for the mean and the log-variance."""
+
+    def __init__(self, n_neurons: int, dim_z: int, channels: int = 32) -> None:
+        super().__init__()
+        self.mean = ConvStack(n_neurons, dim_z, channels)
+        self.log_var = ConvStack(n_neurons, dim_z, channels)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (B, 10, N), the Keras channels-last layout."""
+        xc = x.transpose(1, 2)
+        return self.mean(xc), self.log_var(xc)
+
+
+class AffineCoupling(nn.Module):
+    """GIN affine coupling: x = [x1, x2] -> [x2 * exp(s(x1)) + t(x1), x1], sum(s) = 0."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dd = dim // 2
+        self.rest = dim - self.dd
+        hidden = dim // 4
+        self.net = _mlp([self.dd, hidden, hidden, 2 * self.rest - 1], nn.ReLU)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x[:, : self.dd], x[:, self.dd :]
+        st = self.net(x1)
+        s = 0.1 * torch.tanh(st[:, : self.rest - 1])
+        s = torch.cat([s, -s.sum(dim=-1, keepdim=True)], dim=-1)
+        t = st[:, self.rest - 1 :]
+        return torch.cat([x2 * torch.exp(s) + t, x1], dim=-1)
+
+
+class FlowDecoder(nn.Module):
+    """p(x|z): the volume-preserving flow from z (padded by an MLP) to a (10, N) Poisson rate."""
+
+    def __init__(self, dim_z: int, n_neurons: int, n_blocks: int = 2) -> None:
+        super().__init__()
+        self.n_neurons = n_neurons
+        dim = n_neurons * TIME_WINDOW
+        hidden = dim // 4
+        self.first = _mlp([dim_z, hidden, hidden, dim - dim_z], nn.ReLU)
+        perms = [np.random.RandomState(i).permutation(dim) for i in range(n_blocks)]
+        for i, perm in enumerate(perms):
+            self.register_buffer(f"perm{i}", torch.as_tensor(perm, dtype=torch.long))
+        self.blocks = nn.ModuleList(
+            nn.ModuleList([AffineCoupling(dim), AffineCoupling(dim)]) for _ in range(n_blocks)
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([z, self.first(z)], dim=-1)
+        for i, block in enumerate(self.blocks):
+            h = h[:, getattr(self, f"perm{i}")]
+            for layer in block:
+                h = layer(h)
+        rate = F.softplus(h).clamp(1e-7, 1e7)
+        return rate.reshape(z.shape[0], TIME_WINDOW, self.n_neurons)
+
+
+def posterior(
+    z_mean: torch.Tensor, z_log_var: torch.Tensor, lam_mean: torch.Tensor, lam_log_var: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Product of two Gaussians N(z_mean, e^z_log_var) * N(lam_mean, e^lam_log_var)."""
+    mean = z_mean * torch.sigmoid(lam_log_var - z_log_var) + lam_mean * torch.sigmoid(
+        z_log_var - lam_log_var
+    )
+    log_var = z_log_var + lam_log_var - torch.logaddexp(z_log_var, lam_log_var)
+    return mean, log_var
+
+
+class PiVAE(nn.Module):
+    """The conv pi-VAE with a continuous label prior and Poisson observations."""
+
+    def __init__(
+        self,
+        n_neurons: int,
+        *,
+        dim_z: int = 3,
+        dim_u: int = 3,
+        n_blocks: int = 2,
+        prior_hidden: int = 20,
+        conv_channels: int = 32,
+    ) -> None:
+        super().__init__()
+        self.prior = LabelPrior(dim_u, dim_z, prior_hidden)
+        self.encoder = Encoder(n_neurons, dim_z, conv_channels)
+        self.decoder = FlowDecoder(dim_z, n_neurons, n_blocks)
+        _glorot(self)
+
+    def encode(
+        self, x: torch.Tensor, u: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and log-variance; the encoder's alone when ``u`` is None."""
+        z_mean, z_log_var = self.encoder(x)
+        if u is None:
+            return z_mean, z_log_var
+        return posterior(z_mean, z_log_var, *self.prior(u))
+
+    def loss(
+        self, x: torch.Tensor, u: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Negative ELBO, averaged over the batch (the Keras ``vae_loss``)."""
+        z_mean, z_log_var = self.encoder(x)
+        lam_mean, lam_log_var = self.prior(u)
+        post_mean, post_log_var = posterior(z_mean, z_log_var, lam_mean, lam_log_var)
+        eps = torch.randn(
+            post_mean.shape, generator=generator, device=post_mean.device, dtype=post_mean.dtype
+        )
+        z = post_mean + torch.exp(0.5 * post_log_var) * eps
+        rate = self.decoder(z)
+        nll = (rate - x * torch.log(rate)).sum(dim=(1, 2))
+        kl = -0.5 * (
+            1
+            + post_log_var
+            - lam_log_var
+            - ((post_mean - lam_mean) ** 2 + torch.exp(post_log_var)) / torch.exp(lam_log_var)
+        ).sum(dim=-1)
+        return (nll + kl).mean()
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def windows(neural: np.ndarray, dtype: np.dtype = np.float32) -> np.ndarray:
+    """``(T, N)`` -> ``(T, 10, N)``: for bin t the bins ``t-5 .. t+4``, zeros beyond the edges."""
+    T, n = neural.shape
+    padded = np.zeros((T + TIME_WINDOW - 1, n), dtype=dtype)
+    padded[WINDOW_BEFORE : WINDOW_BEFORE + T] = neural
+    view = np.lib.stride_tricks.sliding_window_view(padded, TIME_WINDOW, axis=0)  # (T, N, 10)
+    return np.ascontiguousarray(view.transpose(0, 2, 1))
+
+
+def _chunks(n: int, batch_size: int) -> list[np.ndarray]:
+    """The authors' batches: ``np.array_split`` of ``range(n)`` into ``n // batch_size`` chunks."""
+    return np.array_split(np.arange(n), max(1, n // batch_size))
+
+
+def _batches(
+    x: torch.Tensor, u: torch.Tensor, chunks: Iterable[np.ndarray]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    for idx in chunks:
+        sl = slice(int(idx[0]), int(idx[-1]) + 1)
+        yield x[sl], u[sl]
+
+
+@torch.no_grad()
+def _mean_loss(
+    model: PiVAE, x: torch.Tensor, u: torch.Tensor, chunks: list[np.ndarray], seed: int
+) -> float:
+    """Bin-weighted mean -ELBO over ``chunks`` with fixed noise (comparable across epochs)."""
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    total = 0.0
+    for xb, ub in _batches(x, u, chunks):
+        total += float(model.loss(xb, ub, gen)) * xb.shape[0]
+    return total / x.shape[0]
+
+
+@torch.no_grad()
+def embed(
+    model: PiVAE,
+    neural: np.ndarray,
+    labels: np.ndarray | None,
+    *,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    batch: int = 4096,
+) -> np.ndarray:
+    """Posterior means (encoder-only when ``labels`` is None) of every bin of ``neural``."""
+    model.eval()
+    x = windows(neural)
+    out = []
+    for start in range(0, x.shape[0], batch):
+        xb = torch.as_tensor(x[start : start + batch], device=device, dtype=dtype)
+        ub = None
+        if labels is not None:
+            ub = torch.as_tensor(labels[start : start + batch], device=device, dtype=dtype)
+        out.append(model.encode(xb, ub)[0].double().cpu().numpy())
+    return np.concatenate(out)
+
+
+# -- training -------------------------------------------------------------------------------
+
+
+def train_pivae(
+    model: PiVAE,
+    x_fit: np.ndarray,
+    u_fit: np.ndarray,
+    x_val: np.ndarray | None,
+    u_val: np.ndarray | None,
+    *,
+    cfg: Mapping[str, Any],
+    seed: int,
+    device: str,
+    progress: bool,
+    label: str = "",
+) -> dict[str, Any]:
+    """Fit ``model`` on the windows of ``x_fit``; early-stop on ``x_val``. Returns the history."""
+    from tqdm.auto import tqdm
+
+    dtype = getattr(torch, cfg["dtype"])
+    model.to(device=device, dtype=dtype)
+    xf = torch.as_tensor(windows(x_fit), device=device, dtype=dtype)
+    uf = torch.as_tensor(u_fit, device=device, dtype=dtype)
+    fit_chunks = _chunks(xf.shape[0], int(cfg["batch_size"]))
+    has_val = x_val is not None and len(x_val) > 0
+    if has_val:
+        xv = torch.as_tensor(windows(x_val), device=device, dtype=dtype)
+        uv = torch.as_tensor(u_val, device=device, dtype=dtype)
+        val_chunks = _chunks(xv.shape[0], int(cfg["batch_size"]))
+    opt = torch.optim.Adam(model.parameters(), lr=float(cfg["learning_rate"]), eps=1e-7)
+    order_rng = np.random.default_rng(seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    early = bool(cfg["early_stopping"]) and has_val
+    patience = int(cfg["patience"])
+    history: dict[str, Any] = {"loss": [], "val_loss": [], "epoch_s": []}
+    best = (math.inf, -1, None)
+    bar = tqdm(range(int(cfg["epochs"])), desc=f"pi-VAE {label}".strip(), disable=not progress)
+    for epoch in bar:
+        clock = Stopwatch()
+        model.train()
+        order = order_rng.permutation(len(fit_chunks)) if cfg["shuffle"] else range(len(fit_chunks))
+        total = 0.0
+        for xb, ub in _batches(xf, uf, (fit_chunks[i] for i in order)):
+            opt.zero_grad(set_to_none=True)
+            loss = model.loss(xb, ub, gen)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+        # Keras reports the mean of the batch losses of an epoch.
+        history["loss"].append(total / len(fit_chunks))
+        if has_val:
+            model.eval()
+            val = _mean_loss(model, xv, uv, val_chunks, seed + 1)
+            history["val_loss"].append(val)
+            if val < best[0]:
+                best = (val, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
+        history["epoch_s"].append(clock.elapsed())
+        bar.set_postfix(
+            loss=f"{history['loss'][-1]:.1f}",
+            val=f"{history['val_loss'][-1]:.1f}" if has_val else "-",
+        )
+        if not math.isfinite(history["loss"][-1]):
+            raise FloatingPointError(
+                f"pi-VAE {label}: training loss became {history['loss'][-1]} at epoch {epoch}"
+            )
+        if early and epoch - best[1] >= patience:
+            break
+    history["epochs_run"] = len(history["loss"])
+    history["best_epoch"] = best[1]
+    if early and best[2] is not None:
+        model.load_state_dict(best[2])
+        history["restored_epoch"] = best[1]
+    else:
+        history["restored_epoch"] = history["epochs_run"] - 1
+    return history
+
+
+def _split_validation(n_trials: int, fraction: float) -> int:
+    """Number of training trials kept for fitting (the rest, at the end, validate)."""
+    if fraction <= 0:
+        return n_trials
+    n_val = max(1, round(n_trials * fraction))
+    if n_val >= n_trials:
+        raise ValueError(
+            f"valid_fraction={fraction} leaves no trials to fit on ({n_trials} trials)"
+        )
+    return n_trials - n_val
+
+
+@register(KIND)
+def fit_pivae(
+    session: SessionData,
+    *,
+    seed: int,
+    params: Mapping[str, Any],
+    method: str = "piVAE",
+    device: str = "cpu",
+    progress: bool = False,
+) -> EmbeddingRun:
+    """Train the conv pi-VAE on the training trials; embed train (with labels) and test."""
+    cfg = resolve_params(KIND, DEFAULTS, params)
+    threads = torch.get_num_threads()
+    if cfg["num_threads"] is not None:
+        torch.set_num_threads(int(cfg["num_threads"]))
+    try:
+        return _fit_pivae(
+            session, cfg=cfg, seed=seed, method=method, device=device, progress=progress
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_pivae(
+    session: SessionData,
+    *,
+    cfg: Mapping[str, Any],
+    seed: int,
+    method: str,
+    device: str,
+    progress: bool,
+) -> EmbeddingRun:
+    clock = Stopwatch()
+    device = resolve_device(device)
+    seed_everything(seed)
+    x_train, y_train = session.split("train")
+    x_test, y_test = session.split("test")
+    u_train, u_test = y_train, y_test
+    label_mean, label_std = np.zeros(3), np.ones(3)
+    if cfg["normalize_labels"]:
+        label_mean, label_std = y_train.mean(0), y_train.std(0) + 1e-12
+        u_train, u_test = (y_train - label_mean) / label_std, (y_test - label_mean) / label_std
+    t_dur = session.t_dur
+    n_fit = _split_validation(x_train.shape[0] // t_dur, float(cfg["valid_fraction"])) * t_dur
+    model = PiVAE(
+        x_train.shape[1],
+        dim_z=int(cfg["latent_dim"]),
+        dim_u=y_train.shape[1],
+        n_blocks=int(cfg["n_blocks"]),
+        prior_hidden=int(cfg["prior_hidden"]),
+        conv_channels=int(cfg["conv_channels"]),
+    )
+    history = train_pivae(
+        model,
+        x_train[:n_fit],
+        u_train[:n_fit],
+        x_train[n_fit:],
+        u_train[n_fit:],
+        cfg=cfg,
+        seed=seed,
+        device=device,
+        progress=progress,
+        label=f"{method} {session.name}",
+    )
+    dtype = getattr(torch, cfg["dtype"])
+    kw = {"device": device, "dtype": dtype, "batch": int(cfg["inference_batch"])}
+    train = embed(model, x_train, u_train, **kw)
+    test = embed(model, x_test, None, **kw)
+    test_paper = embed(model, x_test, u_test, **kw)
+    train_encoder = embed(model, x_train, None, **kw)
+    epoch_s = np.asarray(history["epoch_s"])
+    return make_run(
+        session,
+        kind=KIND,
+        method=method,
+        seed=seed,
+        device=device,
+        config=cfg,
+        wall_time_s=clock.elapsed(),
+        train=train,
+        test=test,
+        test_paper=test_paper,
+        loss=np.asarray(history["loss"]),
+        loss_name="-ELBO",
+        extras={
+            "train_encoder": train_encoder,
+            "val_loss": np.asarray(history["val_loss"]),
+            "epoch_s": epoch_s,
+            "n_fit_bins": np.int64(n_fit),
+            "best_epoch": np.int64(history["best_epoch"]),
+            "label_mean": label_mean,
+            "label_std": label_std,
+        },
+        n_parameters=count_parameters(model),
+        epochs_run=history["epochs_run"],
+        restored_epoch=history["restored_epoch"],
+        seconds_per_epoch=float(epoch_s.mean()) if epoch_s.size else 0.0,
+    )

@@ -1,0 +1,120 @@
+"""UMAP baselines (``kind: umap``): unsupervised ("UMAP") and with labels ("UMAP_label").
+
+The authors (``Fig3_Batch_M1_UMAP_PCA_dPCA`` cell 1) ran::
+
+    umap.UMAP(n_neighbors=68, min_dist=0.2475, n_components=2, n_jobs=8,
+              random_state=None, metric='euclidean')
+
+with ``fit_transform(neural_train, y=angle_train)`` for "UMAP_label" (the angle in degrees;
+UMAP's default ``target_metric='categorical'`` makes the 8 values classes) and
+``fit_transform(neural_train)`` for "UMAP". Their *test* embedding is a second, unrelated
+``fit_transform`` on the test data (with the test labels for "UMAP_label"); that is kept as
+``test_paper``. The corrected ``test`` is ``transform`` of the test bins by the model fitted on
+the training bins (UMAP's ``transform`` uses no labels).
+
+Determinism: with ``deterministic: true`` (default) the run's seed is UMAP's ``random_state``,
+which makes umap-learn single-threaded and its output reproducible for a given seed on a
+given machine (numba's floating-point reductions may still differ across CPU types).
+``deterministic: false`` reproduces the authors' ``random_state=None`` with all cores, faster
+but not reproducible.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ner_repro.baselines.common import Stopwatch, make_run, resolve_params
+from ner_repro.embedding import EmbeddingRun
+from ner_repro.methods import register
+from ner_repro.provenance import seed_everything
+from ner_repro.session import SessionData
+
+KIND = "umap"
+
+#: Accepted parameters and their defaults (the authors' settings).
+DEFAULTS: dict[str, Any] = {
+    "supervised": False,
+    "n_neighbors": 68,
+    "min_dist": 0.2475,
+    "n_components": 2,
+    "metric": "euclidean",
+    "target_metric": "categorical",
+    # Optimisation epochs; null = UMAP's default (500 below 10,000 points, else 200).
+    "n_epochs": None,
+    # Seeded and single-threaded (true) or the authors' unseeded multi-threaded run (false).
+    "deterministic": True,
+    # Also compute the authors' test embedding (a separate fit on the test split).
+    "paper_test": True,
+}
+
+
+def _model(cfg: Mapping[str, Any], seed: int) -> Any:
+    import umap
+
+    deterministic = bool(cfg["deterministic"])
+    return umap.UMAP(
+        n_neighbors=int(cfg["n_neighbors"]),
+        min_dist=float(cfg["min_dist"]),
+        n_components=int(cfg["n_components"]),
+        metric=str(cfg["metric"]),
+        target_metric=str(cfg["target_metric"]),
+        n_epochs=None if cfg["n_epochs"] is None else int(cfg["n_epochs"]),
+        random_state=seed if deterministic else None,
+        n_jobs=1 if deterministic else -1,
+        # transform() has its own seed; tie it to the run's seed too.
+        transform_seed=seed,
+    )
+
+
+def _fit_transform(model: Any, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    with warnings.catch_warnings():
+        # umap-learn warns that random_state forces n_jobs=1; that is the point.
+        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+        warnings.filterwarnings("ignore", message=".*random_state.*")
+        return np.asarray(model.fit_transform(x, y=y), dtype=np.float64)
+
+
+@register(KIND)
+def fit_umap(
+    session: SessionData,
+    *,
+    seed: int,
+    params: Mapping[str, Any],
+    method: str = "UMAP",
+    device: str = "cpu",
+    progress: bool = False,
+) -> EmbeddingRun:
+    """UMAP fitted on the training bins (with the angle as class label if ``supervised``)."""
+    cfg = resolve_params(KIND, DEFAULTS, params)
+    clock = Stopwatch()
+    seed_everything(seed)
+    supervised = bool(cfg["supervised"])
+    x_train, y_train = session.split("train")
+    x_test, y_test = session.split("test")
+    model = _model(cfg, seed)
+    train = _fit_transform(model, x_train, y_train[:, 2] if supervised else None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+        test = np.asarray(model.transform(x_test), dtype=np.float64)
+    fit_s = clock.elapsed()
+    test_paper = None
+    if cfg["paper_test"]:
+        # The authors' procedure: an unrelated second fit on the test split (test labels too).
+        test_paper = _fit_transform(_model(cfg, seed), x_test, y_test[:, 2] if supervised else None)
+    return make_run(
+        session,
+        kind=KIND,
+        method=method,
+        seed=seed,
+        device=device,
+        config=cfg,
+        wall_time_s=clock.elapsed(),
+        train=train,
+        test=test,
+        test_paper=test_paper,
+        fit_transform_s=fit_s,
+    )
