@@ -1,0 +1,30 @@
+# The reproduction report: every published number (resources/published_numbers.tsv)
+# next to ours in both evaluation modes and over all seeds, with a verdict per row.
+# The logic lives in ner_repro.report; this file only declares the rule. Included
+# before figures.smk, whose all_figures rule lists REPORT_OUTPUTS.
+from ner_repro import report as REPORT
+
+REPORT_FILES = REPORT.report_outputs(RESULTS)
+REPORT_OUTPUTS = list(REPORT_FILES.values())
+
+
+def report_inputs(wildcards):
+    """Every analysis (both modes, all seeds), the Fig3 embeddings, Fig8 tables, figures."""
+    return REPORT.report_inputs(PLAN)
+
+
+rule report:
+    """The reproduction report: published vs ours (paper and corrected modes, all seeds)."""
+    input:
+        unpack(report_inputs),
+    output:
+        md=REPORT_FILES["md"],
+        html=REPORT_FILES["html"],
+        csv=REPORT_FILES["csv"],
+    log:
+        f"{RESULTS}/logs/report.log",
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    script:
+        "../scripts/report.py"
