@@ -18,15 +18,16 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 # overrides single keys of either.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: os.path.join(workflow.basedir, "config/config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/mcmaze.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/figures.smk"

@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ner_repro.config import SessionKey
+from ner_repro.config import REPO_ROOT, SessionKey
 from ner_repro.recordings import find_recording, ner_filename
 from ner_repro.simulate import SimulatedSession, sessions_from_config
 
@@ -75,7 +75,7 @@ class FigureSpec:
 
     @property
     def notebook(self) -> str:
-        return f"workflow/notebooks/{self.name}.ipynb"
+        return str(REPO_ROOT / "workflow" / "notebooks" / f"{self.name}.ipynb")
 
     def all_inputs(self) -> list[str]:
         return sorted({p for paths in self.inputs.values() for p in paths})

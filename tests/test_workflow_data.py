@@ -15,11 +15,11 @@ def test_real_session_target_and_second_run_does_nothing(ner_sessions_dir, tmp_p
     targets = [str(results / f"sessions/Chewie_20160929_{a}.npz") for a in ("M1", "PMd")]
     targets.append(str(results / "sessions/Han_20171207_S1.npz"))
     config = {"data_dir": ner_sessions_dir, "results_dir": results}
-    snakemake(["--cores", "2", *targets], config=config)
+    snakemake(["--cores", "2", *targets], workdir=tmp_path, config=config)
     pmd = SessionData.load(targets[1])
     assert pmd.neural.shape == (8320, 114) and pmd.t_dur == 40
     assert SessionData.load(targets[2]).t_dur == 35
-    again = snakemake(["--cores", "2", *targets], config=config)
+    again = snakemake(["--cores", "2", *targets], workdir=tmp_path, config=config)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -32,6 +32,7 @@ def test_bad_recording_fails_with_its_name_and_leaves_no_output(ner_sessions_dir
     target = results / "sessions/Han_20171204_S1.npz"
     proc = snakemake(
         ["--cores", "1", str(target)],
+        workdir=tmp_path,
         config={"data_dir": data, "results_dir": results},
         check=False,
     )
@@ -40,7 +41,7 @@ def test_bad_recording_fails_with_its_name_and_leaves_no_output(ner_sessions_dir
     # The truncated file is caught by the manifest checksum before it is even parsed.
     assert f"ERROR: {data / name}: checksum mismatch" in log
     assert not target.exists()
-    assert not list((results / "sessions").glob("*")) if (results / "sessions").exists() else True
+    assert not (results / "sessions").exists() or not list((results / "sessions").glob("*"))
 
 
 def test_simulated_demo_sessions(tmp_path):
@@ -48,6 +49,7 @@ def test_simulated_demo_sessions(tmp_path):
     target = results / "sessions/Simia_20230112_M1.npz"  # simulated as a v7.3 file
     snakemake(
         ["--cores", "2", str(target)],
+        workdir=tmp_path,
         configfile="config/demo.yaml",
         config={"results_dir": results, "data_dir": data},
     )
@@ -60,6 +62,7 @@ def test_simulated_demo_sessions(tmp_path):
 def test_missing_skip_plans_the_available_subset(ner_sessions_dir, tmp_path):
     proc = snakemake(
         ["-n", "--cores", "2", "--quiet", "rules"],
+        workdir=tmp_path,
         config={
             "data_dir": ner_sessions_dir,
             "missing": "skip",
@@ -77,6 +80,7 @@ def test_missing_error_plans_a_fetch(tmp_path):
     data.mkdir()
     proc = snakemake(
         ["-n", "--cores", "2", "--quiet", "rules"],
+        workdir=tmp_path,
         config={"data_dir": data, "results_dir": tmp_path},
     )
     assert "fetch_recordings" in proc.stdout + proc.stderr
@@ -90,6 +94,7 @@ def test_offline_fetch_fails_with_one_message(tmp_path, ner_sessions_dir):
     target = tmp_path / "results/sessions/Chewie_20161014_M1.npz"
     proc = snakemake(
         ["--cores", "1", str(target)],
+        workdir=tmp_path,
         config={"data_dir": data, "results_dir": tmp_path / "results"},
         check=False,
     )

@@ -17,11 +17,19 @@ def snakemake(
     *,
     config: dict[str, object] | None = None,
     configfile: str | None = None,
+    workdir: str | os.PathLike[str] | None = None,
     check: bool = True,
     timeout: float = 1200,
 ) -> subprocess.CompletedProcess[str]:
-    """Run snakemake in the repository (with its default profile) and capture the output."""
+    """Run the repository's workflow (with its default profile) and capture the output.
+
+    ``workdir`` (``--directory``) keeps Snakemake's state (locks, metadata) out of the
+    repository, so tests never interfere with other runs; give absolute paths in the
+    config then.
+    """
     cmd = [*SNAKEMAKE, *args]
+    if workdir is not None:
+        cmd += ["--directory", str(workdir)]
     if configfile:
         cmd += ["--configfile", configfile]
     if config:
