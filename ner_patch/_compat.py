@@ -15,7 +15,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 #: CEBRA versions this plugin supports (kept in step with ``pyproject.toml``).
-SUPPORTED_CEBRA = SpecifierSet(">=0.6.1,<0.7")
+SUPPORTED_CEBRA_SPEC = ">=0.6.1,<0.7"
+SUPPORTED_CEBRA = SpecifierSet(SUPPORTED_CEBRA_SPEC)
 
 
 class UnsupportedCEBRAVersion(ImportError):
@@ -28,7 +29,7 @@ def installed_cebra_version() -> str:
         return importlib.metadata.version("cebra")
     except importlib.metadata.PackageNotFoundError as exc:  # pragma: no cover - hard dependency
         raise UnsupportedCEBRAVersion(
-            f"ner_patch needs the 'cebra' package ({SUPPORTED_CEBRA}), which is not installed"
+            f"ner_patch needs the 'cebra' package ({SUPPORTED_CEBRA_SPEC}), which is not installed"
         ) from exc
 
 
@@ -37,8 +38,8 @@ def check_cebra_version(version: str | None = None) -> str:
     version = installed_cebra_version() if version is None else version
     if Version(version) not in SUPPORTED_CEBRA:
         raise UnsupportedCEBRAVersion(
-            f"ner_patch supports cebra{SUPPORTED_CEBRA} but cebra {version} is installed. "
+            f"ner_patch supports cebra{SUPPORTED_CEBRA_SPEC} but cebra {version} is installed. "
             f"It subclasses CEBRA internals that change between releases; install a supported "
-            f"version, e.g. pip install 'cebra{SUPPORTED_CEBRA}'."
+            f"version, e.g. pip install 'cebra{SUPPORTED_CEBRA_SPEC}'."
         )
     return version
