@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
@@ -341,8 +341,7 @@ class DecodeScores:
     peak_dir_acc: float
     acc_time: np.ndarray  # (t_dur,) percent
     dir_mae_deg: float
-    vel_r2_swapped: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    vel_r2_swapped: bool = False  # vel_r2 is the authors' r2_score(pred, true)
 
     def metrics(self) -> dict[str, float]:
         """Scalar metrics under the names used in tables: pos_R2, vel_R2, peak_dir_acc, dir_MAE_deg."""

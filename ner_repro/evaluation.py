@@ -20,6 +20,17 @@ Both modes fit the decoders on A's (aligned) training split and score them on B'
 (the diagonal, A = B, uses no alignment). ``LogisticRegression`` keeps the authors' iteration
 limits in both modes (5000 in Fig4, 500 in Fig5–7).
 
+Differences from the authors' code that cannot change a number: direction classes are always
+0..7 (their ``self_decode`` classified raw degrees, the same partition); ``multi_class=
+'multinomial'`` is gone from scikit-learn ≥ 1.7 (lbfgs fits the same multinomial model); the
+kNN ``n_neighbors`` of a training session is chosen once on its unrotated embedding
+(cross-validated kNN scores are invariant to the orthogonal alignment).
+
+Where the paper-mode numbers can differ from the published ones: the off-diagonal elements,
+because ``get_best_R``'s choice among the 8 per-direction rotations follows floating-point
+noise of this machine's LAPACK (``fig4-7.md`` §0: 20–50 % of elements reproduce), and peak
+accuracies by 1–2 trials where lbfgs converges differently across versions.
+
 Session order and the authors' ordering bugs
 --------------------------------------------
 Sessions are ordered canonically by (monkey, date YYYYMMDD, area), so matrices of different

@@ -157,3 +157,17 @@ def test_in_sample_analysis_matches_the_authors_161014_numbers(
     assert round(res.vel_r2, 3) == vel
     assert round(res.pos_r2, 3) == pos
     assert np.round(res.r2_axis, 3).tolist() == [r2x, r2y]
+
+
+@pytest.mark.slow
+def test_fast_knn_search_equals_gridsearchcv_on_the_published_161014_embedding(published_dir):
+    with np.load(published_dir / PER_SESSION.format("NER")) as npz:
+        X, labels = npz["cebra_veldir_train"], npz["continuous_index_train"]
+    for task, y in (
+        ("regression", labels[:, :2]),
+        ("classification", dc.direction_class(labels[:, 2])),
+    ):
+        fast = dc.knn_grid_search(X, y, task, n_jobs=2)
+        exact = dc.knn_grid_search(X, y, task, n_jobs=2, exact=True)
+        assert fast.best_k == exact.best_k
+        np.testing.assert_allclose(fast.mean_scores, exact.mean_scores, rtol=0, atol=1e-12)
