@@ -479,7 +479,7 @@ def _rotation_layout(
     n: int, rows: int, params: Mapping[str, Any], extra: Any, title_lines: int
 ) -> tuple[Figure, list[list[Any]]]:
     panel = 1.6
-    width = max(n, 2) * panel + 0.2
+    width = max(n, 3) * panel + 0.2
     foot_in = footer_inches(width, params, extra)
     top_in = 0.1 + title_lines * 0.17
     row_title = 0.2
@@ -565,7 +565,7 @@ def rotation_after_figure(
         ax.set_title(
             f"RMSE {before[i]:.3g} → {after[i]:.3g}" if np.isfinite(after[i]) else "",
             fontsize=7,
-            y=0.95,
+            y=1.0,
         )
     anchor = anchor or str(rotation.get("anchor", ""))
     _suptitle(
