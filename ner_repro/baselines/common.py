@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from ner_repro import provenance
+from ner_repro.alignment import trial_averages
+from ner_repro.decoding import direction_class
 from ner_repro.embedding import EmbeddingRun
-from ner_repro.session import ANGLE_STEP, N_DIRECTIONS, SessionData
+from ner_repro.session import SessionData
 
 
 def trial_blocks(x: np.ndarray, t_dur: int) -> np.ndarray:
@@ -28,24 +30,21 @@ def trial_blocks(x: np.ndarray, t_dur: int) -> np.ndarray:
 
 def trial_directions(labels: np.ndarray, t_dur: int) -> np.ndarray:
     """Direction class (0..7) of each trial, from the angle column of its first bin."""
-    first = trial_blocks(labels, t_dur)[:, 0, 2]
-    return np.rint(first / ANGLE_STEP).astype(np.int64) % N_DIRECTIONS
+    return direction_class(trial_blocks(labels, t_dur)[:, 0, 2])
 
 
 def direction_averages(
     neural: np.ndarray, labels: np.ndarray, t_dur: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Trial-averaged activity per direction.
+    """Trial-averaged activity per direction present, via :func:`ner_repro.alignment.trial_averages`.
 
     Returns ``(directions, averages)``: the direction classes present, ascending, and an
     array ``(n_directions, t_dur, N)`` whose ``[i]`` is the mean over all trials of
     direction ``directions[i]`` (the authors' ``neural_train[mask].reshape(-1, t_dur, N).mean(0)``).
     """
-    blocks = trial_blocks(neural, t_dur)
-    dirs = trial_directions(labels, t_dur)
-    present = np.unique(dirs)
-    averages = np.stack([blocks[dirs == d].mean(axis=0) for d in present])
-    return present, averages
+    avg, counts = trial_averages(neural, labels, t_dur)  # (t_dur, N, 8), NaN where absent
+    present = np.flatnonzero(counts)
+    return present, np.ascontiguousarray(avg[:, :, present].transpose(2, 0, 1))
 
 
 def balanced_trials(
