@@ -1,0 +1,399 @@
+"""The reproduction report (ner_repro.report) and the published numbers it compares against."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ner_repro import analyses, report
+from ner_repro.config import REPO_ROOT, load_config
+from ner_repro.embedding import EmbeddingRun
+from ner_repro.plan import MODES, Plan
+
+SEEDS = [0, 1]
+
+
+def _extract_module():
+    spec = importlib.util.spec_from_file_location(
+        "extract_published", REPO_ROOT / "tools" / "extract_published.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _one(table: pd.DataFrame, **where: str) -> pd.Series:
+    sel = table
+    for key, value in where.items():
+        sel = sel[sel[key] == value]
+    assert len(sel) == 1, f"{len(sel)} rows for {where}"
+    return sel.iloc[0]
+
+
+# -- the published numbers ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def published() -> pd.DataFrame:
+    return report.load_published()
+
+
+def test_published_table_has_the_expected_rows(published):
+    assert published["id"].is_unique
+    fig5 = _one(
+        published,
+        figure="Fig5",
+        method="NER",
+        decoder="linear",
+        metric="vel_R2",
+        statistic="diag_mean",
+    )
+    assert fig5["value"] == pytest.approx(0.7116, abs=5e-5)
+    assert fig5["display"] == "0.71" and fig5["r2_order"] == "swapped"
+    assert len(fig5["sessions"].split(";")) == 10
+    off = _one(
+        published, figure="Fig5", method="CEBRA", decoder="linear", metric="vel_R2",
+        statistic="offdiag_mean",
+    )  # fmt: skip
+    assert off["value"] == pytest.approx(-3.207, abs=5e-4)
+    fig1 = _one(published, figure="Fig1", method="NER", metric="vel_R2")
+    assert fig1["value"] == pytest.approx(0.841) and fig1["session"] == "Chewie_20161014_M1"
+    assert _one(published, figure="Fig1", method="CEBRA", metric="final_loss")[
+        "value"
+    ] == pytest.approx(5.527431)
+    per_session = _one(
+        published, figure="Fig4", method="NER", session="Chewie_20161007_M1", split="train",
+        metric="vel_R2", statistic="value",
+    )  # fmt: skip
+    assert per_session["value"] == pytest.approx(0.878, abs=5e-4)
+    mihili = published[published["session"].str.startswith("Mihili")]
+    assert len(mihili) == 5 * 6 * 2 * 3  # methods x sessions x splits x metrics
+    assert mihili["note"].str.contains("unused by the paper's figures").all()
+    test_vel = published[
+        (published["figure"] == "Fig4") & (published["split"] == "test")
+        & (published["metric"] == "vel_R2")
+    ]  # fmt: skip
+    assert (test_vel["r2_order"] == "swapped").all()
+    fig8 = _one(
+        published, figure="Fig8", method="NER", session="curve-straight-38", metric="vel_R2"
+    )
+    assert fig8["value"] == pytest.approx(0.925) and fig8["display"] == "vel=0.92"
+    assert len(published[(published["figure"] == "Fig8") & (published["method"] == "CEBRA")]) == 24
+    medians = published[(published["figure"] == "Fig4") & (published["statistic"] == "median")]
+    assert len(medians) == 30
+    peak = _one(
+        published, figure="Fig5", method="NER", decoder="linear", metric="acc_curve",
+        statistic="peak",
+    )  # fmt: skip
+    assert peak["value"] == pytest.approx(86.39, abs=0.01) and peak["display"] == "86.4"
+    assert len(published[published["statistic"] == "matrix"]) == 45
+    assert len(published[published["figure"] == "Fig3"]) == 30
+
+
+def test_published_matrices_give_the_published_means(published):
+    for _, row in published[published["statistic"].isin(["diag_mean", "offdiag_mean"])].iterrows():
+        sessions = row["sessions"].split(";")
+        ctx = report.Context(None, published, None)  # type: ignore[arg-type]
+        assert ctx.published_value(row, sessions) == pytest.approx(row["value"], abs=1e-6)
+
+
+def test_extraction_matches_the_committed_table(reference_dir, tmp_path):
+    module = _extract_module()
+    out = tmp_path / "published.tsv"
+    assert module.main(["--reference", str(reference_dir), "--out", str(out)]) == 0
+    assert out.read_text() == report.PUBLISHED_TSV.read_text()
+
+
+# -- tolerances and verdicts ---------------------------------------------------------------------------
+def test_tolerances():
+    assert report.tolerance_for({"metric": "pos_R2", "statistic": "value"})[0] == 0.05
+    swapped = {"metric": "vel_R2", "statistic": "offdiag_mean", "r2_order": "swapped"}
+    assert report.tolerance_for({**swapped, "value": -3.08})[0] == pytest.approx(0.05 * 5.08**2)
+    assert report.tolerance_for({**swapped, "value": 0.71})[0] == pytest.approx(0.05 * 1.29**2)
+    assert report.tolerance_for({"metric": "peak_dir_acc", "statistic": "value"})[0] == 5.0
+    assert report.tolerance_for({"metric": "acc_curve", "statistic": "peak_time_ms"})[0] == 90
+    assert report.tolerance_for({"metric": "final_loss", "statistic": "value"})[0] == 0.03
+
+
+def test_judge():
+    verdict, diff, tol, reason = report.judge(0.80, 0.83, math.nan, 0.05)
+    assert verdict == report.REPRODUCED and diff == pytest.approx(0.03) and tol == 0.05
+    verdict, diff, _, reason = report.judge(0.80, 0.90, 0.01, 0.05)
+    assert verdict == report.NOT_REPRODUCED and "differs by +0.1" in reason
+    # the spread over seeds widens the tolerance
+    verdict, _, tol, reason = report.judge(0.80, 0.90, 0.06, 0.05)
+    assert verdict == report.REPRODUCED and tol == pytest.approx(0.12) and "2 SD" in reason
+    # ... but only up to 3x the base tolerance: beyond that our own seeds disagree
+    verdict, _, tol, reason = report.judge(0.80, 1.00, 1.0, 0.05)
+    assert verdict == report.NOT_REPRODUCED and tol == pytest.approx(0.15)
+    assert "our seeds disagree" in reason
+    assert report.judge(0.8, math.nan, math.nan, 0.05)[0] == report.NOT_COMPUTABLE
+
+
+# -- a configuration with real session names and synthetic analysis outputs ------------------------
+AVAILABLE = ["Chewie_20150629", "Chewie_20150630", "Chewie_20161007", "Han_20171201"]
+
+
+def _real_like_plan(tmp_path: Path) -> Plan:
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in AVAILABLE:  # the report only checks that recordings are present
+        (data / f"{name}_neural_con_dis_index.mat").write_bytes(b"")
+    config = load_config(
+        overrides={
+            "data_dir": str(data),
+            "published_dir": str(tmp_path / "no-published"),
+            "results_dir": str(tmp_path / "results"),
+            "missing": "skip",
+            "seeds": SEEDS,
+            "mcmaze": {"nwb": str(tmp_path / "absent.nwb")},
+        }
+    )
+    return Plan(config, workdir=tmp_path)
+
+
+def _run(session: str, method: str, seed: int, *, n_trials: int = 30, t_dur: int = 8):
+    """Eight directions, bell-shaped speed; the embedding is a noisy linear map of velocity."""
+    rng = np.random.default_rng([seed, zlib.crc32(session.encode()), zlib.crc32(method.encode())])
+    cls = np.arange(n_trials) % 8
+    theta = np.deg2rad(np.repeat(cls, t_dur) * 45.0)
+    bell = np.tile(np.sin(np.linspace(0.1, np.pi - 0.1, t_dur)), n_trials)
+    vel = 30 * bell[:, None] * np.c_[np.cos(theta), np.sin(theta)]
+    labels = np.c_[vel, np.repeat(cls, t_dur) * 45.0]
+    latent = np.c_[vel / 30, np.cos(theta), np.sin(theta)]
+    emb = latent @ rng.normal(size=(4, 3)) + 0.1 * rng.normal(size=(len(latent), 3))
+    n_train = int(0.8 * n_trials) * t_dur
+    return EmbeddingRun(
+        method=method,
+        session=session,
+        seed=seed,
+        train=emb[:n_train],
+        test=emb[n_train:],
+        labels_train=labels[:n_train],
+        labels_test=labels[n_train:],
+        t_dur=t_dur,
+        loss=5.6 + 0.01 * rng.normal(size=50),
+    )
+
+
+def _write_outputs(plan: Plan) -> None:
+    """NER (and NER5k) analyses of the available M1 sessions, through the workflow's code."""
+    m1 = [k for k in plan.sessions(areas=["M1"]) if k.monkey == "Chewie"]
+    for seed in SEEDS:
+        for method in ("NER", "NER5k"):
+            for key in m1:
+                _run(key.name, method, seed).save(plan.embedding(method, key, seed))
+        runs = [str(plan.embedding("NER", k, seed)) for k in m1]
+        for mode in MODES:
+            group = "Chewie2016+Chewie2015_M1"
+            analyses.explained_variance(
+                runs,
+                plan.explained_variance(group, "NER", mode, seed, "csv"),
+                plan.explained_variance(group, "NER", mode, seed, "npz"),
+                mode=mode,
+                group=group,
+            )
+            group = "Chewie2015+Chewie2016_M1"
+            analyses.cross_decode(
+                runs,
+                plan.crossdecode(group, "NER", "linear", mode, seed, "csv"),
+                plan.crossdecode(group, "NER", "linear", mode, seed, "npz"),
+                mode=mode,
+                decoder="linear",
+                group=group,
+            )
+        example = plan.example[0]
+        analyses.insample(
+            plan.embedding("NER5k", example, seed),
+            plan.insample("NER5k", example.name, seed, "npz"),
+            plan.insample("NER5k", example.name, seed, "csv"),
+        )
+
+
+def _ev_frame(values: dict[tuple[str, str, str], float]) -> pd.DataFrame:
+    """An explained-variance table with given (session, split, metric) values for NER."""
+    rows = []
+    for (session, split, metric), value in values.items():
+        for mode in MODES:
+            for seed in SEEDS:
+                rows.append(
+                    {
+                        "analysis": "explained_variance",
+                        "method": "NER",
+                        "mode": mode,
+                        "seed": seed,
+                        "decoder": "linear",
+                        "train_session": session,
+                        "test_session": session,
+                        "split": split,
+                        "metric": metric,
+                        "value": value + 0.001 * seed,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_verdicts_reproduced_not_reproduced_not_computable(tmp_path, published):
+    plan = _real_like_plan(tmp_path)
+
+    def pub(session: str) -> float:
+        return _one(
+            published, figure="Fig4", method="NER", session=session, split="train",
+            metric="vel_R2", statistic="value",
+        )["value"]  # fmt: skip
+
+    ev = _ev_frame(
+        {
+            ("Chewie_20150629_M1", "train", "vel_R2"): pub("Chewie_20150629_M1") + 0.02,
+            ("Chewie_20150630_M1", "train", "vel_R2"): pub("Chewie_20150630_M1") - 0.30,
+        }
+    )
+    empty = pd.DataFrame()
+    outputs = report.Outputs(ev, empty, empty, empty, {}, {}, {})
+    frame = report.compare(plan, published, outputs)
+    assert len(frame) == int((published["statistic"] != "matrix").sum())
+
+    def row(session: str, **where) -> pd.Series:
+        return _one(frame, figure="Fig4", method="NER", session=session, **where)
+
+    ok = row("Chewie_20150629_M1", split="train", metric="vel_R2", statistic="value")
+    assert ok["verdict"] == report.REPRODUCED
+    assert ok["paper_n"] == 2 and ok["paper_sd"] == pytest.approx(0.001 / math.sqrt(2))
+    assert ok["difference"] == pytest.approx(0.0205)
+    bad = row("Chewie_20150630_M1", split="train", metric="vel_R2", statistic="value")
+    assert bad["verdict"] == report.NOT_REPRODUCED and "differs by -0.299" in bad["reason"]
+    absent = row("Chewie_20150313_M1", split="train", metric="vel_R2", statistic="value")
+    assert absent["verdict"] == report.NOT_COMPUTABLE
+    assert "recording absent" in absent["reason"] and absent["reason"].startswith("not computable")
+    no_output = row("Chewie_20161007_M1", split="test", metric="pos_R2", statistic="value")
+    assert no_output["verdict"] == report.NOT_COMPUTABLE
+    # the legend median over 2 of 10 sessions is compared with the published values of those 2
+    median = row("Chewie-2015+2016-M1", metric="vel_R2", statistic="median")
+    assert median["n_sessions_ours"] == 2 and median["n_sessions_published"] == 10
+    assert "restricted to our 2 of 10" in median["reference_basis"]
+    assert median["reference"] == pytest.approx(
+        np.median([pub("Chewie_20150629_M1"), pub("Chewie_20150630_M1")])
+    )
+    mihili = frame[frame["session"].str.startswith("Mihili")]
+    assert (mihili["verdict"] == report.NOT_COMPUTABLE).all()
+    swapped = _one(
+        frame, figure="Fig5", method="CEBRA", decoder="linear", metric="vel_R2",
+        statistic="offdiag_mean",
+    )  # fmt: skip
+    assert swapped["explanation"] == "swapped R²; get_best_R"
+
+
+def test_report_inputs_cover_both_modes_and_all_seeds(tmp_path, published):
+    plan = _real_like_plan(tmp_path)
+    inputs = report.report_inputs(plan, published)
+    ev = inputs["explained_variance"]
+    for mode in MODES:
+        for seed in SEEDS:
+            assert (
+                str(plan.explained_variance("Chewie2016+Chewie2015_M1", "UMAP", mode, seed, "csv"))
+                in ev
+            )
+            path = plan.crossdecode("Chewie2015+Chewie2016_M1", "CEBRA16", "knn", mode, seed, "csv")
+            assert str(path) in inputs["crossdecode"]
+    # Mihili is outside the Fig4 panels but has published (unused) Fig4 numbers: it has no
+    # recording here, so no analysis is asked for.
+    assert not any("Mihili" in p for p in ev)
+    assert inputs["insample"] == [
+        str(plan.insample("NER5k", "Chewie_20161007_M1", s, "csv")) for s in SEEDS
+    ] + [str(plan.insample("CEBRA5k", "Chewie_20161007_M1", s, "csv")) for s in SEEDS]
+    assert inputs["mcmaze"] == []
+
+
+def test_end_to_end_on_synthetic_outputs(tmp_path, published):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plan = _real_like_plan(tmp_path)
+    _write_outputs(plan)
+    fig_dir = tmp_path / "results" / "figures" / "fig5"
+    fig_dir.mkdir(parents=True)
+    plt.plot([0, 1], [1, 0])
+    plt.savefig(fig_dir / "panel.pdf")
+    plt.close("all")
+    inputs = report.report_inputs(plan, published)
+    inputs["figures"] = [str(fig_dir / "panel.pdf")]
+    out = tmp_path / "results" / "report"
+    frame = report.write_report(
+        plan, out / "report.md", out / "report.html", out / "comparison.csv", inputs=inputs
+    )
+    csv = pd.read_csv(out / "comparison.csv")
+    assert list(csv.columns) == list(report.COMPARISON_COLUMNS)
+    assert len(csv) == len(frame) == int((published["statistic"] != "matrix").sum())
+    assert set(csv["verdict"]) <= set(report.VERDICTS)
+    diag = _one(
+        csv, figure="Fig5", method="NER", decoder="linear", metric="pos_R2",
+        statistic="diag_mean",
+    )  # fmt: skip
+    assert diag["n_sessions_ours"] == 3 and diag["paper_n"] == 2 and diag["corrected_n"] == 2
+    assert diag["verdict"] in (report.REPRODUCED, report.NOT_REPRODUCED)
+    assert "restricted to our 3 of 10" in diag["reference_basis"]
+    curve = _one(
+        csv, figure="Fig5", method="NER", decoder="linear", metric="acc_curve",
+        statistic="peak",
+    )  # fmt: skip
+    assert curve["verdict"] == report.NOT_COMPARABLE and np.isfinite(curve["paper_mean"])
+    fig1 = _one(csv, figure="Fig1", method="NER", metric="vel_R2")
+    assert fig1["verdict"] == report.NOT_COMPARABLE and "Chewie_20161007_M1" in fig1["reason"]
+    loss = _one(csv, figure="Fig3", method="NER", session="Chewie_20150629_M1")
+    assert loss["verdict"] in (report.REPRODUCED, report.NOT_REPRODUCED)
+    assert loss["paper_mean"] == pytest.approx(
+        np.mean([np.mean(_run("Chewie_20150629_M1", "NER", s).loss[-10:]) for s in SEEDS])
+    )
+    fig8 = csv[csv["figure"] == "Fig8"]
+    assert (fig8["verdict"] == report.NOT_COMPUTABLE).all()
+    assert fig8["reason"].str.contains("no MC_Maze source").all()
+
+    md = (out / "report.md").read_text()
+    assert "the configured substitute Chewie_20161007_M1 is used" in md
+    assert "Sessions skipped" in md and "Chewie_20161014_M1" in md
+    assert "not computable:" in md and "What this means" in md
+    assert "simulated data" not in md.lower()
+    html = (out / "report.html").read_text()
+    assert "<table>" in html and "panel.pdf" in html
+    assert "data:image/png;base64," in html or "data:application/pdf;base64," in html
+
+
+def test_simulated_data_is_reported_as_not_applicable(tmp_path, published):
+    config = load_config(
+        REPO_ROOT / "config" / "demo.yaml",
+        overrides={"results_dir": str(tmp_path / "results")},
+    )
+    plan = Plan(config, workdir=REPO_ROOT)
+    group = "Simia2024+Simia2023_M1"
+    m1 = plan.group_sessions(group)
+    for key in m1:
+        _run(key.name, "NER", 0).save(plan.embedding("NER", key, 0))
+    for mode in MODES:
+        analyses.explained_variance(
+            [str(plan.embedding("NER", k, 0)) for k in m1],
+            plan.explained_variance(group, "NER", mode, 0, "csv"),
+            plan.explained_variance(group, "NER", mode, 0, "npz"),
+            mode=mode,
+            group=group,
+        )
+    inputs = report.report_inputs(plan, published)
+    inputs["figures"] = []
+    out = tmp_path / "results" / "report"
+    frame = report.write_report(
+        plan, out / "report.md", out / "report.html", out / "comparison.csv", inputs=inputs
+    )
+    assert (frame["verdict"] == report.NOT_APPLICABLE).all()
+    median = _one(
+        frame, figure="Fig4", method="NER", session="Chewie-2015+2016-M1", metric="vel_R2",
+        statistic="median",
+    )  # fmt: skip
+    assert median["n_sessions_ours"] == len(m1) and np.isfinite(median["paper_mean"])
+    md = (out / "report.md").read_text()
+    assert "simulated data: comparison to published values not applicable" in md
+    assert "Our numbers without a published counterpart" in md and m1[0].name in md
