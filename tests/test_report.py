@@ -397,3 +397,45 @@ def test_simulated_data_is_reported_as_not_applicable(tmp_path, published):
     md = (out / "report.md").read_text()
     assert "simulated data: comparison to published values not applicable" in md
     assert "Our numbers without a published counterpart" in md and m1[0].name in md
+
+
+def test_rounding_tolerance():
+    assert report.rounding_tolerance(0.925) == pytest.approx(0.0005, abs=1e-8)
+    assert report.rounding_tolerance(5.6603036) == pytest.approx(5e-8, abs=2e-9)
+
+
+def test_fig8_from_published_embeddings_matches_to_rounding(tmp_path, published, published_dir):
+    from ner_repro import fig8
+
+    config = load_config(
+        overrides={
+            "data_dir": str(tmp_path / "none"),
+            "published_dir": str(published_dir),
+            "results_dir": str(tmp_path / "results"),
+            "missing": "skip",
+        }
+    )
+    plan = Plan(config, workdir=tmp_path)
+    (cset,) = [cs for cs in fig8.condition_sets(plan) if cs.name == "curve-straight-38"]
+    method = "NER5k"
+    path = fig8.published_file(published_dir / "Fig8", cset.published, plan.kind(method))
+    csv = fig8.analysis_path(plan, method, cset, None, "csv")
+    fig8.analyse_published(
+        path,
+        fig8.analysis_path(plan, method, cset, None, "npz"),
+        csv,
+        method=method,
+        set_name=cset.name,
+        kind=plan.kind(method),
+    )
+    empty = pd.DataFrame()
+    outputs = report.Outputs(empty, empty, empty, pd.read_csv(csv), {}, {}, {})
+    frame = report.compare(plan, published, outputs)
+    rows = frame[(frame["figure"] == "Fig8") & (frame["session"] == "curve-straight-38")]
+    ner = rows[rows["method"] == "NER"]
+    assert len(ner) == 3 and (ner["verdict"] == report.REPRODUCED).all()
+    assert (ner["tolerance"] < 0.001).all()
+    assert ner["reason"].str.contains("authors' published embedding").all()
+    straight = frame[(frame["figure"] == "Fig8") & frame["session"].str.startswith("straight")]
+    assert (straight["verdict"] == report.NOT_COMPUTABLE).all()
+    assert straight["reason"].str.contains("did not publish").all()
