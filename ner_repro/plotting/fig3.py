@@ -8,7 +8,7 @@ NER, CEBRA, pi-VAE, UMAP, UMAP with labels (from the alignment file of
     ``Before``: one row, one panel per session: the 8 direction-averaged training trajectories
     (scatter s=1 plus line lw 0.25, ``hsv(i/8)``, alpha 0.75) in the session's own frame.
     ``After``: two rows: every training bin after the session's single rotation onto the anchor
-    (s=0.05), and the rotated averages (s=0.5, lw 0.25). 3-D panels without panes, ticks or axis
+    (s=0.05 at the authors' session sizes, see :func:`point_size`), and the rotated averages (s=0.5, lw 0.25). 3-D panels without panes, ticks or axis
     lines; 2-D panels for UMAP. Every panel is titled with its session and the RMS distance of its
     averages to the anchor's, before -> after rotation: the number that shows the alignment works.
 PCA and dPCA (from the embedding files)
@@ -133,6 +133,12 @@ def plot_points(ax: Any, emb: np.ndarray, angles: np.ndarray, s: float) -> None:
     ax.scatter(*_xyz(emb), c=colors, s=s, alpha=0.75, edgecolors="none", rasterized=True)
 
 
+def point_size(n_points: int) -> float:
+    """The authors' s=0.05 for their ~5,000-33,000 bins per session, larger for fewer bins (up
+    to 2) so that a small session's cloud stays visible."""
+    return float(np.clip(0.05 * 20000 / max(n_points, 1), 0.05, 2.0))
+
+
 def _limits(arrays: Sequence[np.ndarray], dim: int) -> list[tuple[float, float]]:
     stacked = np.concatenate([a.reshape(-1, a.shape[-1])[:, :dim] for a in arrays], axis=0)
     stacked = stacked[np.isfinite(stacked).all(axis=1)]
@@ -210,7 +216,7 @@ def plot_after(rot: Rotation, label: str, group: str, params: Mapping[str, Any])
     avg_limits = _limits([rot.aligned_averages], dim)
     for i, session in enumerate(rot.sessions):
         top = _new_axes(fig, 2, n, i + 1, rot.dim)
-        plot_points(top, rot.aligned[i], rot.angles[i], s=0.05)
+        plot_points(top, rot.aligned[i], rot.angles[i], s=point_size(len(rot.aligned[i])))
         _set_limits(top, point_limits)
         top.set_title(
             f"{style.session_title(session, short=True)}\n{_rmse_text(rot, i, after=True)}",
