@@ -995,6 +995,8 @@ def compare(plan: Plan, published: pd.DataFrame, outputs: Outputs) -> pd.DataFra
                 NOT_APPLICABLE,
                 "simulated data: comparison to published values not applicable",
             )
+            if published_sessions_:
+                reason += f"; ours from the {len(ours.sessions)} simulated sessions standing in"
             diff = tol = math.nan
         else:
             if row["figure"] == "Fig1" and example.name != row["session"]:
@@ -1059,7 +1061,9 @@ def data_summary(plan: Plan, published: pd.DataFrame) -> dict[str, Any]:
     not_configured = [s for s in pub if s not in configured]
     sources = plan.fig8_sources() if plan.config.get("mcmaze") else {}
     _, fig8_skipped = _fig8_inputs(plan) if sources else ([], {})
+    fig1 = published[published["figure"] == "Fig1"]["session"]
     return {
+        "paper_example": str(fig1.iloc[0]) if len(fig1) else "",
         "simulated": bool(plan.simulated),
         "used": used,
         "skipped": skipped,
@@ -1330,14 +1334,24 @@ def build_document(
         )
     doc.append(Block("h2", "Data used"))
     items = []
-    if summary["example_is_substitute"]:
+    paper_example = summary["paper_example"]
+    if summary["simulated"]:
+        items.append(
+            f"Example session (Fig1, Fig2, demo GIF, alignment anchor): the simulated "
+            f"{summary['example']} stands in for the paper's {paper_example}."
+        )
+    elif summary["example_is_substitute"]:
         items.append(
             f"Example session (Fig1, Fig2, demo GIF, alignment anchor): the paper's "
             f"{summary['example_requested']} is absent; the configured substitute "
             f"{summary['example']} is used."
         )
-    else:
+    elif summary["example"] == paper_example:
         items.append(f"Example session: {summary['example']} (as in the paper).")
+    else:
+        items.append(
+            f"Example session: {summary['example']} (configured; the paper's is {paper_example})."
+        )
     items.append(
         f"Sessions used ({len(summary['used'])}): " + (", ".join(summary["used"]) or "none")
     )
@@ -1569,7 +1583,7 @@ def extra_numbers(ctx: Context) -> pd.DataFrame:
             ["method", "train_session", "split", "metric"], sort=True
         ):
             row = {"method": method, "session": session, "split": split, "number": metric}
-            for mode in MODES:
+            for mode in ("paper", "corrected"):
                 vals = part.loc[part["mode"] == mode, "value"].to_numpy(dtype=np.float64)
                 row[f"ours: {mode}"] = _mean_sd(vals, metric)
             rows.append(row)
@@ -1585,7 +1599,7 @@ def extra_numbers(ctx: Context) -> pd.DataFrame:
                 "session": session,
                 "split": "train",
                 "number": "final_loss",
-                **{f"ours: {mode}": text for mode in MODES},
+                **{f"ours: {mode}": text for mode in ("paper", "corrected")},
             }
         )
     return pd.DataFrame(rows)
