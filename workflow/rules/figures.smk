@@ -93,3 +93,4 @@ rule all_figures:
     """Every figure, the GIF and the reproduction report."""
     input:
         [path for name in FIGURE_SPECS for path in figure_outputs(name)],
+        REPORT_OUTPUTS,
