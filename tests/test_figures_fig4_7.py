@@ -255,7 +255,7 @@ def test_fig6_mixed_areas_label_rows_by_date_and_area(tmp_path, drawn):
     assert after["titles"][:2] == ["240103", "240110"]
     rot = np.load(inputs["CEBRA:rotate_to_M1"][0])
     assert f"RMSE {rot['rmse_before'][0]:.3g} → {rot['rmse_after'][0]:.3g}" in after["titles"]
-    assert any(f"onto {anchor}" in t for t in after["figure"])
+    assert any(f"after rotation onto\n{anchor}" in t for t in after["figure"])
 
 
 # -- Fig7 -----------------------------------------------------------------------------------------
