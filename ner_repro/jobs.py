@@ -65,15 +65,27 @@ def logging_to(path: str | Path | None) -> Iterator[None]:
 
 
 def run(snakemake: Any, job: Callable[[Any], None]) -> None:
-    """Run ``job(snakemake)`` with logging to ``snakemake.log[0]``.
+    """Run ``job(snakemake)`` with logging to ``snakemake.log[0]``, on the job's threads.
 
-    :class:`~ner_repro.errors.InputError` and
+    BLAS/OpenMP pools (and torch's, where torch is used) are limited to the rule's
+    ``threads``: oversubscribed pools make small linear algebra many times slower when
+    several jobs share the machine. :class:`~ner_repro.errors.InputError` and
     :class:`~ner_repro.acquire.AcquisitionError` end the job with their message only.
     """
+    from threadpoolctl import threadpool_limits
+
     log_path = snakemake.log[0] if len(snakemake.log) else None
-    with logging_to(log_path):
+    threads = max(1, int(getattr(snakemake, "threads", 1)))
+    with logging_to(log_path), threadpool_limits(limits=threads):
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
         start = time.perf_counter()
-        log.info("rule %s, wildcards %s", snakemake.rule, dict(snakemake.wildcards))
+        log.info(
+            "rule %s, wildcards %s, %d thread(s)",
+            snakemake.rule,
+            dict(snakemake.wildcards),
+            threads,
+        )
         try:
             job(snakemake)
         except (InputError, AcquisitionError) as exc:

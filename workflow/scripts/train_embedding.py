@@ -1,6 +1,6 @@
 """Rule train_embedding: one method on one session and seed -> results/embeddings/..."""
 
-import torch
+import torch  # noqa: F401 - imported first so that jobs.run sets its thread count
 
 from ner_repro import jobs
 from ner_repro.methods import is_resumable, run_method
@@ -8,7 +8,6 @@ from ner_repro.session import SessionData
 
 
 def main(smk):
-    torch.set_num_threads(smk.threads)
     session = SessionData.load(smk.input.session)
     spec = dict(smk.params.spec)
     if is_resumable(spec["kind"]):
