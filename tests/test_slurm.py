@@ -43,16 +43,19 @@ DEFAULT_PROFILE = REPO_ROOT / "profiles" / "default"
 SNAKEFILE = REPO_ROOT / "Snakefile"
 
 #: Targets of the real workflow run through SLURM, relative to the run directory, with
-#: ``WORKFLOW_CONFIGFILE``: two sessions (simulated, then ingested) and one short
-#: training run. Empty: the real-workflow test is skipped.
+#: the demo config (``WORKFLOW_CONFIGFILE`` updated by ``WORKFLOW_CONFIG_UPDATE``): two
+#: sessions (simulated, then ingested) and one short NER training run. Empty: the
+#: real-workflow test is skipped.
 WORKFLOW_TARGETS: tuple[str, ...] = (
     "results/demo/sessions/Simia_20230105_M1.npz",
     "results/demo/sessions/Simon_20240201_S1.npz",
+    "results/demo/embeddings/NER/Simia_20230105_M1_seed0.npz",
 )
 WORKFLOW_CONFIGFILE = REPO_ROOT / "config" / "demo.yaml"
-#: --config overrides for both runs of the real workflow. `device=cpu`: the test
-#: cluster's GPU is fake, so training must not look for CUDA.
-WORKFLOW_CONFIG: tuple[str, ...] = ("device=cpu",)
+#: Merged into the demo config for both runs. `device: cpu`: the test cluster's GPU is
+#: fake, so training must not look for CUDA (and the rule then asks for no GPU); NER
+#: trains for a few iterations only (the test runs it twice, on 2 busy cores).
+WORKFLOW_CONFIG_UPDATE: dict = {"device": "cpu", "methods": {"NER": {"max_iterations": 20}}}
 
 #: Settings for the test cluster on top of the profile (command-line options win over
 #: it): squeue for status (no slurmdbd, so no sacct; MinJobAge=300 keeps finished jobs
@@ -455,6 +458,15 @@ def test_toy_dag_on_slurm(slurm_cluster: Cluster, tmp_path: Path) -> None:
             assert "SLURM_GPUS_ON_NODE=1" in text, text
 
 
+def _deep_update(base: dict, update: dict) -> dict:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
 def _workflow_jobs(workdir: Path, targets: Sequence[str], args: Sequence[str]) -> dict[str, int]:
     """Jobs per rule a dry run of the targets plans (all of them SLURM jobs)."""
     out = run(
@@ -479,13 +491,12 @@ def test_workflow_targets_on_slurm(slurm_cluster: Cluster, tmp_path: Path) -> No
     if not SNAKEFILE.exists() or not WORKFLOW_CONFIGFILE.exists():
         pytest.skip("the workflow (Snakefile, config/demo.yaml) is not there yet")
     cluster = slurm_cluster
-    args = [
-        "--snakefile",
-        SNAKEFILE,
-        "--configfile",
-        WORKFLOW_CONFIGFILE,
-        *(["--config", *WORKFLOW_CONFIG] if WORKFLOW_CONFIG else []),
-    ]
+    if cluster.mem_mb < 8000:
+        pytest.skip(f"node has {cluster.mem_mb} MB; the profile asks 8000 MB for training")
+    config = _deep_update(yaml.safe_load(WORKFLOW_CONFIGFILE.read_text()), WORKFLOW_CONFIG_UPDATE)
+    configfile = tmp_path / "config.yaml"
+    configfile.write_text(yaml.safe_dump(config, sort_keys=False))
+    args = ["--snakefile", SNAKEFILE, "--configfile", configfile]
     local_dir, slurm_dir = tmp_path / "local", tmp_path / "slurm"
     local_dir.mkdir()
     slurm_dir.mkdir()
@@ -501,5 +512,12 @@ def test_workflow_targets_on_slurm(slurm_cluster: Cluster, tmp_path: Path) -> No
     result = run_on_slurm(cluster, slurm_dir, WORKFLOW_TARGETS, args)
     print(f"workflow targets on SLURM: {time.monotonic() - t0:.1f} s")
 
-    check_slurm_run(result, slurm_dir, expected)
+    jobs = check_slurm_run(result, slurm_dir, expected)
     assert_same_outputs(local_dir, slurm_dir, WORKFLOW_TARGETS)
+    threads = min(_profile(SLURM_PROFILE)["set-threads"]["train_embedding"], cluster.cpus)
+    for job_id, rule in jobs.items():
+        if rule == "train_embedding":
+            info = scontrol_job(job_id, cluster.env())
+            assert info["MinMemoryNode"] == "8000M", info
+            assert info["NumCPUs"] == str(threads), info
+            assert "gpu" not in info.get("TresPerJob", ""), info
