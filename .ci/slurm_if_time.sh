@@ -6,7 +6,7 @@
 # ELAPSED_S: seconds CI has used so far; BUDGET_S: CI's whole budget (default
 # $CI_BUDGET_S or 5400). The tests run only when BUDGET_S - ELAPSED_S is at least
 # NER_SLURM_NEED_S (default 1200: install ~10 s, cluster start ~1 s, tests 4-8 min here,
-# with room to spare), and are killed (a failure) SLURM_MARGIN_S (default 120) before
+# with room to spare), and are killed (a failure) NER_SLURM_MARGIN_S (default 120) before
 # the budget ends. Skipped, with a line saying why, when time is short or when the
 # machine cannot host the cluster (not root, or neither slurm nor apt-get); exit 0
 # then. Otherwise the exit status is pytest's.
@@ -25,7 +25,7 @@ elapsed="$1"
 budget="${2:-${CI_BUDGET_S:-5400}}"
 [[ "$elapsed" =~ ^[0-9]+$ && "$budget" =~ ^[0-9]+$ ]] || usage
 need="${NER_SLURM_NEED_S:-1200}"
-margin="${SLURM_MARGIN_S:-120}"
+margin="${NER_SLURM_MARGIN_S:-120}"
 left=$((budget - elapsed))
 
 say() { printf '== slurm: %s\n' "$*"; }
