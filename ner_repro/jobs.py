@@ -74,7 +74,9 @@ def run(snakemake: Any, job: Callable[[Any], None]) -> None:
     """
     from threadpoolctl import threadpool_limits
 
-    log_path = snakemake.log[0] if len(snakemake.log) else None
+    # A rule's text log; the executed notebook of a figure rule is a log too, but not text.
+    text_logs = [str(p) for p in snakemake.log if not str(p).endswith(".ipynb")]
+    log_path = text_logs[0] if text_logs else None
     threads = max(1, int(getattr(snakemake, "threads", 1)))
     with logging_to(log_path), threadpool_limits(limits=threads):
         if "torch" in sys.modules:

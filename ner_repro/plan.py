@@ -239,6 +239,10 @@ class Plan:
         group = Group.parse(group) if isinstance(group, str) else group
         return [s.session.name for s in self.skipped(group.datasets, group.areas)]
 
+    def describe(self, methods: Iterable[str]) -> dict[str, dict[str, str]]:
+        """``{method: {"label": ..., "kind": ...}}`` for figure parameters."""
+        return {m: {"label": self.label(m), "kind": self.kind(m)} for m in methods}
+
     def label(self, method: str) -> str:
         """Display name of a method (``label`` in its config, else its name)."""
         return str(self.config["methods"][method].get("label", method))
@@ -358,9 +362,7 @@ class Plan:
         spec = FigureSpec("fig3", params=self.provenance(groups.values()))
         seed, mode = self.figure_seed, self.mode
         spec.params["groups"] = {name: g.name for name, g in groups.items()}
-        spec.params["methods"] = {
-            m: {"label": self.label(m), "kind": self.kind(m)} for m in cfg["methods"]
-        }
+        spec.params["methods"] = self.describe(cfg["methods"])
         for title, group in groups.items():
             sessions = self.group_sessions(group)
             if not sessions:
@@ -388,7 +390,7 @@ class Plan:
         panels = {name: Group.of(p["datasets"], p["area"]) for name, p in cfg["panels"].items()}
         spec = FigureSpec("fig4", params=self.provenance(panels.values()))
         seed, mode = self.figure_seed, self.mode
-        spec.params["methods"] = {m: self.label(m) for m in cfg["methods"]}
+        spec.params["methods"] = self.describe(cfg["methods"])
         spec.params["panels"] = {}
         accuracy = set(cfg.get("accuracy_datasets", []))
         for name, group in panels.items():
@@ -437,7 +439,7 @@ class Plan:
             spec.inputs[f"{decoder}"] = [
                 str(self.crossdecode(group.name, m, decoder, mode, seed)) for m in methods
             ]
-            spec.params[f"{decoder}_methods"] = {m: self.label(m) for m in methods}
+            spec.params[f"{decoder}_methods"] = self.describe(methods)
             suffix = "" if decoder == "linear" else "_kNN"
             for metric in metrics:
                 spec.outputs[f"{decoder}:{metric}"] = self._out(
@@ -462,7 +464,7 @@ class Plan:
         sessions = self.group_sessions(group)
         if not sessions:
             return
-        spec.params["rotate_methods"] = {m: self.label(m) for m in cfg.get("rotate_methods", [])}
+        spec.params["rotate_methods"] = self.describe(cfg.get("rotate_methods", []))
         for m in cfg.get("rotate_methods", []):
             for suffix, anchor_method in anchors.items():
                 if anchor_method == "self":

@@ -28,6 +28,7 @@ for _spec in FIGURE_SPECS.values():
             list(_spec.outputs.values()),
         log:
             notebook=f"{RESULTS}/logs/figures/{_spec.name}.ipynb",
+            text=f"{RESULTS}/logs/figures/{_spec.name}.log",
         threads: 1
         params:
             spec=_spec,
