@@ -279,7 +279,6 @@ def _positions(ax: Any, xy: np.ndarray, arrays: Mapping[str, Any], s: float, v0_
                 marker=".",
                 color=_colors(angle[sel], offset),
                 s=s,
-                rasterized=True,  # tens of thousands of dots: an image at the figure's dpi
             )
 
 
@@ -322,7 +321,9 @@ def decoding_figure(
     extra: Sequence[str],
 ) -> Figure:
     """7b-d: true positions (title ``Var-R2 vel=..``) and decoded ones on the same axes limits
-    (``True vs Pred-R2 vel=.. pos=..``), 3 decimals as the authors' titles."""
+    (``True vs Pred-R2 vel=.. pos=..``), 3 decimals as the authors' titles. The notebook that made
+    the published PDF is lost; its layout (cell 12 of the training notebook) and the PDF's look
+    (light frame, no ticks) are followed."""
     width, panel_h = 10.0, 5.0
     fig, foot, _ = _figure(width, panel_h, params, extra, DPI["decoding"])
     h = fig.get_size_inches()[1]
@@ -332,9 +333,8 @@ def decoding_figure(
     ax2 = fig.add_axes((0.5475, bottom, 0.3525, height))
     _positions(ax1, arrays["true_pos"], arrays, 0.5, 0.05)
     _positions(ax2, arrays["pred_pos"], arrays, 0.5, 0.05)
-    for ax in (ax1, ax2):
-        ax.spines["right"].set_visible(False)
-        ax.spines["top"].set_visible(False)
+    for ax in (ax1, ax2):  # as the published 7b-d PDF: light frame, no ticks
+        _bare_2d(ax)
     ax2.set_xlim(ax1.get_xlim())
     ax2.set_ylim(ax1.get_ylim())
     vel, pos = round(float(arrays["vel_r2"]), 3), round(float(arrays["pos_r2"]), 3)
