@@ -153,6 +153,20 @@ def published_file(published_fig8: PathLike, published: str, kind: str) -> Path 
     return found[0] if found else None
 
 
+def published_input(plan: Plan, set_name: str, method: str) -> Path:
+    """The authors' npz of a configured set for a method (rule ``mcmaze_analysis_published``)."""
+    sets = {cs.name: cs for cs in condition_sets(plan)}
+    if set_name not in sets:
+        raise ValueError(f"condition set {set_name!r} is not configured (mcmaze.condition_sets)")
+    folder = Path(plan.config["published_dir"]) / "Fig8"
+    found = published_file(plan.workdir / folder, sets[set_name].published, plan.kind(method))
+    if found is None:
+        raise ValueError(
+            f"no published Fig8 embedding of set {set_name} for method {method} under {folder}"
+        )
+    return found if folder.is_absolute() else folder / found.relative_to(plan.workdir / folder)
+
+
 def panel_order(family: str, sets: Sequence[ConditionSet]) -> list[ConditionSet]:
     """The paper's panel order for a family (matched by trial types), other sets after, in order."""
     order = {tuple(t): i for i, t in enumerate(PAPER_PANELS.get(family, ()))}

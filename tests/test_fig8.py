@@ -343,6 +343,12 @@ def test_plan_published_and_absent(tmp_path, published_dir):
         "MCMaze_curve-up-down-34-18/CEBRA5k_published.npz"
     )
     assert not any("straight-13-29" in k for k in spec.outputs)
+    src = fig8.published_input(plan, "curve-up-down-34-18", "CEBRA5k")
+    assert (
+        src == published_dir / "Fig8/Supp_Cebra/curve-up-down_34-18_parameters_5000itr_lr0.0001.npz"
+    )
+    with pytest.raises(ValueError, match="no published Fig8 embedding"):
+        fig8.published_input(plan, "straight-13-29-17-38-6-18", "NER5k")
     assert len([k for k in spec.outputs if k != "table"]) == 8
     # nothing to draw from: no figure
     assert not Plan(_config(tmp_path)).has_figure("fig8")

@@ -5,23 +5,6 @@ from ner_repro import fig8 as FIG8
 
 MCMAZE = config.get("mcmaze") or {}
 MCMAZE_SESSIONS = FIG8.session_paths(PLAN) if MCMAZE else {}
-MCMAZE_SOURCES = PLAN.fig8_sources() if MCMAZE else {}
-
-
-def mcmaze_published_input(wildcards):
-    """The authors' npz of a set for a method's kind (NER: Fig8/, CEBRA: Fig8/Supp_Cebra/)."""
-    sets = {cs.name: cs for cs in FIG8.condition_sets(PLAN)}
-    found = FIG8.published_file(
-        Path(config["published_dir"]) / "Fig8",
-        sets[wildcards.mcset].published,
-        PLAN.kind(wildcards.method),
-    )
-    if found is None:
-        raise ValueError(
-            f"no published Fig8 embedding of set {wildcards.mcset} for method "
-            f"{wildcards.method} under {config['published_dir']}/Fig8"
-        )
-    return str(found)
 
 
 if MCMAZE.get("synthetic"):
@@ -89,7 +72,7 @@ if MCMAZE:
     rule mcmaze_analysis_published:
         """Fig8 without the NWB file: the same decoding of the authors' published embedding."""
         input:
-            published=mcmaze_published_input,
+            published=lambda w: str(FIG8.published_input(PLAN, w.mcset, w.method)),
         output:
             npz=f"{RESULTS}/analysis/mcmaze/MCMaze_{{mcset}}/{{method}}_published.npz",
             csv=f"{RESULTS}/analysis/mcmaze/MCMaze_{{mcset}}/{{method}}_published.csv",
