@@ -239,7 +239,6 @@ def figure_spec(plan: Plan) -> FigureSpec:
         entry["file"] = FAMILY_FILE.get(family, family)
 
     for m in names:
-        kind = plan.kind(m)
         for family, entry in families.items():
             present = [s for s in entry["sets"] if f"{m}:{s}" in spec.inputs]
             if not present:
