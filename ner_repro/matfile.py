@@ -29,6 +29,7 @@ from ner_repro import atomic
 from ner_repro.errors import InputError
 
 _MAT73_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: ner_repro HDF5 schema 1.00 ."
+_MAT5_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: ner_repro"
 
 
 def container_of(path: str | os.PathLike[str]) -> str:
@@ -166,10 +167,10 @@ def _h5_write(
     if isinstance(value, str):
         codes = np.array([ord(c) for c in value], dtype=np.uint16).reshape(1, -1)
         if codes.size == 0:
-            ds = parent.create_dataset(name, data=np.zeros(2, dtype=np.uint64))
+            ds = parent.create_dataset(name, data=np.zeros(2, dtype=np.uint64), track_times=False)
             ds.attrs["MATLAB_empty"] = np.uint8(1)
         else:
-            ds = parent.create_dataset(name, data=codes.T)
+            ds = parent.create_dataset(name, data=codes.T, track_times=False)
         ds.attrs["MATLAB_class"] = np.bytes_("char")
         return ds
     if isinstance(value, Mapping):
@@ -191,7 +192,7 @@ def _h5_write(
             data = np.array(ref_list, dtype=h5py.ref_dtype).reshape(
                 -1, 1
             )  # MATLAB 1xN, stored transposed
-            grp.create_dataset(key, data=data, dtype=h5py.ref_dtype)
+            grp.create_dataset(key, data=data, dtype=h5py.ref_dtype, track_times=False)
         return grp
     arr = np.asarray(value)
     if arr.dtype not in _CLASS_OF:
@@ -199,7 +200,7 @@ def _h5_write(
     if arr.ndim < 2:
         arr = arr.reshape(1, -1) if arr.ndim == 1 else arr.reshape(1, 1)
     store = arr.astype(np.uint8) if arr.dtype == np.bool_ else arr
-    ds = parent.create_dataset(name, data=store.T)
+    ds = parent.create_dataset(name, data=store.T, track_times=False)
     ds.attrs["MATLAB_class"] = np.bytes_(_CLASS_OF[arr.dtype])
     if arr.dtype == np.bool_:
         ds.attrs["MATLAB_int_decode"] = np.int32(1)
@@ -221,4 +222,8 @@ def save_mat5(path: str | os.PathLike[str], variables: Mapping[str, Any]) -> Pat
             converted[name] = value
     with atomic.atomic_path(path, suffix=".mat") as tmp:
         scipy.io.savemat(tmp, converted, do_compression=True, oned_as="column")
+        # scipy writes the creation time into the 116-byte text header; a fixed header
+        # makes the same variables give the same bytes (reproducible checksums).
+        with open(tmp, "r+b") as raw:
+            raw.write(_MAT5_HEADER.ljust(116, b" "))
     return Path(path)

@@ -13,6 +13,24 @@ DATA_DIR = config["data_dir"]
 METHODS = sorted(config["methods"])
 TRAIN_DEVICE = resolve_device(config["device"])
 
+
+# Downloads (compute nodes are often offline) and aggregate targets run where
+# Snakemake runs, not as cluster jobs.
+localrules:
+    fetch_recordings,
+    all,
+    all_figures,
+    fig1,
+    fig2,
+    fig3,
+    fig4,
+    fig5,
+    fig6,
+    fig7,
+    fig8,
+    demo_gif,
+
+
 SESSION_RE = r"[A-Za-z]+_[0-9]{8}_(M1|PMd|S1)|MCMaze_[A-Za-z0-9-]+"
 AREA_RE = r"(M1|PMd|S1)"
 
