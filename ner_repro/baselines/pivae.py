@@ -364,7 +364,7 @@ def train_pivae(
     early = bool(cfg["early_stopping"]) and has_val
     patience = int(cfg["patience"])
     history: dict[str, Any] = {"loss": [], "val_loss": [], "epoch_s": []}
-    best = (math.inf, -1, None)
+    best_val, best_epoch, best_state = math.inf, -1, None
     bar = tqdm(range(int(cfg["epochs"])), desc=f"pi-VAE {label}".strip(), disable=not progress)
     for epoch in bar:
         clock = Stopwatch()
@@ -383,8 +383,9 @@ def train_pivae(
             model.eval()
             val = _mean_loss(model, xv, uv, val_chunks, seed + 1)
             history["val_loss"].append(val)
-            if val < best[0]:
-                best = (val, epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
+            if val < best_val:
+                best_val, best_epoch = val, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         history["epoch_s"].append(clock.elapsed())
         bar.set_postfix(
             loss=f"{history['loss'][-1]:.1f}",
@@ -394,13 +395,14 @@ def train_pivae(
             raise FloatingPointError(
                 f"pi-VAE {label}: training loss became {history['loss'][-1]} at epoch {epoch}"
             )
-        if early and epoch - best[1] >= patience:
+        # Keras' EarlyStopping: stop after ``patience`` epochs without a new best.
+        if early and best_epoch != epoch and epoch - best_epoch >= patience:
             break
     history["epochs_run"] = len(history["loss"])
-    history["best_epoch"] = best[1]
-    if early and best[2] is not None:
-        model.load_state_dict(best[2])
-        history["restored_epoch"] = best[1]
+    history["best_epoch"] = best_epoch
+    if early and best_state is not None:
+        model.load_state_dict(best_state)
+        history["restored_epoch"] = best_epoch
     else:
         history["restored_epoch"] = history["epochs_run"] - 1
     return history
