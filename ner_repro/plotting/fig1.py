@@ -47,7 +47,7 @@ AUTHOR_XLIM = 300.0
 AUTHOR_YLIM = {"X": 250.0, "Y": 200.0}
 VELOCITY_COLOR = {"X": "blue", "Y": "orange"}
 #: Scatters with more points than this are rasterised inside the PDF (vector text and axes).
-RASTER_ABOVE = 4000
+RASTER_ABOVE = 2000
 DPI = 250
 
 
