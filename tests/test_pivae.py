@@ -132,8 +132,9 @@ def test_validation_part_is_the_last_training_trials(tiny):
 def test_early_stopping_restores_the_best_weights(tiny):
     x, y = tiny.split("train")
     n_fit = 17 * tiny.t_dur
-    cfg = pivae.resolve_params("pivae", pivae.DEFAULTS, {"epochs": 60, "patience": 2})
-    cfg["learning_rate"] = 1e-2
+    cfg = pivae.resolve_params(
+        "pivae", pivae.DEFAULTS, {"epochs": 30, "patience": 2, "learning_rate": 3e-2}
+    )
     torch.manual_seed(0)
     model = pivae.PiVAE(x.shape[1])
     hist = pivae.train_pivae(
@@ -150,8 +151,8 @@ def test_early_stopping_restores_the_best_weights(tiny):
     val = np.asarray(hist["val_loss"])
     best = int(np.argmin(val))
     assert hist["best_epoch"] == hist["restored_epoch"] == best
-    # Stopped after `patience` epochs without improvement (this run: well before 60).
-    assert hist["epochs_run"] < 60
+    # Stopped after `patience` epochs without improvement (this run: after 10 of 30).
+    assert hist["epochs_run"] < 30
     assert hist["epochs_run"] - 1 - best == 2
     # The model now holds the best epoch's weights: its validation loss (same fixed noise) is
     # the best one recorded.
@@ -159,6 +160,41 @@ def test_early_stopping_restores_the_best_weights(tiny):
     uv = torch.as_tensor(y[n_fit:], dtype=torch.float32)
     again = pivae._mean_loss(model, xv, uv, pivae._chunks(len(xv), 200), seed=1)
     assert again == pytest.approx(val[best], rel=1e-6)
+
+
+def test_interrupted_training_resumes_bit_identically(tiny, tmp_path, monkeypatch):
+    assert methods.is_resumable("pivae")
+    params = {"epochs": 5, "checkpoint_every": 2, "early_stopping": False}
+    full = run(tiny, seed=2, **params)
+    cp = tmp_path / "pivae.ckpt"
+    # Interrupt during the 4th epoch, after the checkpoint written at the end of the 2nd.
+    real = pivae._mean_loss
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pivae, "_mean_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny, seed=2, checkpoint=str(cp), **params)
+    monkeypatch.setattr(pivae, "_mean_loss", real)
+    assert cp.is_file()
+    resumed = run(tiny, seed=2, checkpoint=str(cp), **params)
+    assert resumed.meta["resumed_from_epoch"] == 2
+    for key in ("train", "test", "test_paper", "loss"):
+        np.testing.assert_array_equal(getattr(resumed, key), getattr(full, key))
+    np.testing.assert_array_equal(resumed.extras["val_loss"], full.extras["val_loss"])
+    # A finished run leaves its checkpoint: running again only re-embeds.
+    again = run(tiny, seed=2, checkpoint=str(cp), **params)
+    assert again.meta["resumed_from_epoch"] == 5
+    np.testing.assert_array_equal(again.train, full.train)
+    # A checkpoint of another seed (or settings, or data) is not used.
+    with pytest.warns(UserWarning, match="different configuration"):
+        other = run(tiny, seed=3, checkpoint=str(cp), **params)
+    assert other.meta["resumed_from_epoch"] == 0
 
 
 def _r2(emb: np.ndarray, latent: np.ndarray, fit_emb=None, fit_latent=None) -> np.ndarray:

@@ -43,9 +43,13 @@ Embeddings (posterior means, no sampling):
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,6 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ner_repro import atomic
 from ner_repro.baselines.common import Stopwatch, make_run, resolve_params
 from ner_repro.embedding import EmbeddingRun
 from ner_repro.methods import register
@@ -90,6 +95,10 @@ DEFAULTS: dict[str, Any] = {
     # torch CPU threads for this run (null: torch's default). On a shared or small machine
     # 1 thread is often faster than oversubscribed cores.
     "num_threads": None,
+    # Resumable training (see ner_repro.methods): a file for the training state, written
+    # every ``checkpoint_every`` epochs and at the end; an interrupted run resumes from it.
+    "checkpoint": None,
+    "checkpoint_every": 10,
 }
 
 
@@ -344,8 +353,15 @@ def train_pivae(
     device: str,
     progress: bool,
     label: str = "",
+    checkpoint: Path | None = None,
+    fingerprint: str = "",
 ) -> dict[str, Any]:
-    """Fit ``model`` on the windows of ``x_fit``; early-stop on ``x_val``. Returns the history."""
+    """Fit ``model`` on the windows of ``x_fit``; early-stop on ``x_val``. Returns the history.
+
+    With ``checkpoint``, the whole training state is written there every
+    ``cfg["checkpoint_every"]`` epochs and at the end, and training resumes from it when it
+    exists and carries ``fingerprint`` (bit-identical to an uninterrupted run on CPU).
+    """
     from tqdm.auto import tqdm
 
     dtype = getattr(torch, cfg["dtype"])
@@ -363,9 +379,53 @@ def train_pivae(
     gen = torch.Generator(device=device).manual_seed(seed)
     early = bool(cfg["early_stopping"]) and has_val
     patience = int(cfg["patience"])
-    history: dict[str, Any] = {"loss": [], "val_loss": [], "epoch_s": []}
-    best_val, best_epoch, best_state = math.inf, -1, None
-    bar = tqdm(range(int(cfg["epochs"])), desc=f"pi-VAE {label}".strip(), disable=not progress)
+    epochs = int(cfg["epochs"])
+    every = int(cfg["checkpoint_every"])
+    if every <= 0:
+        raise ValueError(f"checkpoint_every must be positive, got {every}")
+    st: dict[str, Any] = {
+        "epoch": 0,  # the next epoch to run
+        "finished": False,
+        "history": {"loss": [], "val_loss": [], "epoch_s": []},
+        "best_val": math.inf,
+        "best_epoch": -1,
+        "best_state": None,
+        "resumed_from_epoch": 0,
+    }
+    resume = _read_checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        gen.set_state(resume["generator"])
+        order_rng.bit_generator.state = json.loads(resume["order_rng"])
+        st.update(
+            {k: resume[k] for k in ("epoch", "finished", "history", "best_val", "best_epoch")}
+        )
+        st["best_state"] = resume["best_state"] or None
+        st["resumed_from_epoch"] = st["epoch"]
+    history = st["history"]
+
+    def save_checkpoint() -> None:
+        if checkpoint is None:
+            return
+        state = {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "generator": gen.get_state(),
+            "order_rng": json.dumps(order_rng.bit_generator.state),
+            **{k: st[k] for k in ("epoch", "finished", "history", "best_val", "best_epoch")},
+            "best_state": st["best_state"] or {},
+        }
+        _write_checkpoint(checkpoint, fingerprint, state)
+
+    first = epochs if st["finished"] else st["epoch"]
+    bar = tqdm(
+        range(first, epochs),
+        initial=first,
+        total=epochs,
+        desc=f"pi-VAE {label}".strip(),
+        disable=not progress,
+    )
     for epoch in bar:
         clock = Stopwatch()
         model.train()
@@ -383,9 +443,9 @@ def train_pivae(
             model.eval()
             val = _mean_loss(model, xv, uv, val_chunks, seed + 1)
             history["val_loss"].append(val)
-            if val < best_val:
-                best_val, best_epoch = val, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if val < st["best_val"]:
+                st["best_val"], st["best_epoch"] = val, epoch
+                st["best_state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         history["epoch_s"].append(clock.elapsed())
         bar.set_postfix(
             loss=f"{history['loss'][-1]:.1f}",
@@ -396,16 +456,76 @@ def train_pivae(
                 f"pi-VAE {label}: training loss became {history['loss'][-1]} at epoch {epoch}"
             )
         # Keras' EarlyStopping: stop after ``patience`` epochs without a new best.
-        if early and best_epoch != epoch and epoch - best_epoch >= patience:
+        best_epoch = st["best_epoch"]
+        stop = early and best_epoch != epoch and epoch - best_epoch >= patience
+        st["epoch"] = epoch + 1
+        st["finished"] = stop or epoch + 1 == epochs
+        if st["finished"] or st["epoch"] % every == 0:
+            save_checkpoint()
+        if stop:
             break
+    bar.close()
+    if not st["finished"]:  # epochs == 0
+        st["finished"] = True
     history["epochs_run"] = len(history["loss"])
-    history["best_epoch"] = best_epoch
-    if early and best_state is not None:
-        model.load_state_dict(best_state)
-        history["restored_epoch"] = best_epoch
+    history["best_epoch"] = st["best_epoch"]
+    history["resumed_from_epoch"] = st["resumed_from_epoch"]
+    if early and st["best_state"] is not None:
+        model.load_state_dict(st["best_state"])
+        history["restored_epoch"] = st["best_epoch"]
     else:
         history["restored_epoch"] = history["epochs_run"] - 1
     return history
+
+
+#: Identifies the checkpoint files this module writes.
+_CHECKPOINT_FORMAT = "ner_repro.baselines.pivae checkpoint 1"
+#: Parameters that do not change the trained model (left out of the checkpoint fingerprint).
+_RUN_ONLY_PARAMS = ("checkpoint", "checkpoint_every", "inference_batch", "num_threads")
+
+
+def _fingerprint(cfg: Mapping[str, Any], seed: int, *arrays: np.ndarray) -> str:
+    """What a checkpoint must have been written by to be resumed: settings, seed, data, torch."""
+    digest = hashlib.sha256()
+    head = {
+        "kind": KIND,
+        "settings": {k: v for k, v in cfg.items() if k not in _RUN_ONLY_PARAMS},
+        "seed": int(seed),
+        "torch": torch.__version__,
+        "shapes": [list(a.shape) for a in arrays],
+    }
+    digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+    for a in arrays:
+        digest.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def _write_checkpoint(path: Path, fingerprint: str, state: dict[str, Any]) -> None:
+    payload = {"format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint, "state": state}
+    with atomic.atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def _read_checkpoint(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The training state in ``path`` if it exists and matches ``fingerprint``; else ``None``."""
+    if not path.is_file():
+        return None
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # an unreadable checkpoint is a stale cache, not an input error
+        warnings.warn(f"{path}: unreadable checkpoint ({exc}); training from scratch", stacklevel=3)
+        return None
+    if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT:
+        warnings.warn(f"{path}: not a pi-VAE checkpoint; training from scratch", stacklevel=3)
+        return None
+    if payload.get("fingerprint") != fingerprint:
+        warnings.warn(
+            f"{path}: checkpoint was written for a different configuration, seed or data; "
+            "training from scratch",
+            stacklevel=3,
+        )
+        return None
+    return payload["state"]
 
 
 def _split_validation(n_trials: int, fraction: float) -> int:
@@ -420,7 +540,7 @@ def _split_validation(n_trials: int, fraction: float) -> int:
     return n_trials - n_val
 
 
-@register(KIND)
+@register(KIND, resumable=True)
 def fit_pivae(
     session: SessionData,
     *,
@@ -483,6 +603,8 @@ def _fit_pivae(
         device=device,
         progress=progress,
         label=f"{method} {session.name}",
+        checkpoint=Path(cfg["checkpoint"]) if cfg["checkpoint"] else None,
+        fingerprint=_fingerprint(cfg, seed, x_train, u_train),
     )
     dtype = getattr(torch, cfg["dtype"])
     kw = {"device": device, "dtype": dtype, "batch": int(cfg["inference_batch"])}
@@ -516,5 +638,7 @@ def _fit_pivae(
         n_parameters=count_parameters(model),
         epochs_run=history["epochs_run"],
         restored_epoch=history["restored_epoch"],
+        resumed_from_epoch=history["resumed_from_epoch"],
+        torch_threads=torch.get_num_threads(),
         seconds_per_epoch=float(epoch_s.mean()) if epoch_s.size else 0.0,
     )
