@@ -39,6 +39,12 @@ Embeddings (posterior means, no sampling):
 * ``test`` (corrected mode): the encoder alone, q(z|x), with no labels.
 * ``test_paper``: the posterior with the *test* labels, the authors' procedure.
 * ``extra_train_encoder``: the encoder-only embedding of the training bins.
+
+The kind is *resumable* (:func:`ner_repro.methods.is_resumable`): with ``checkpoint`` set,
+the training state (model, optimizer, random-number states, loss history, best weights) is
+written there every ``checkpoint_every`` epochs and at the end, and a re-run with the same
+settings, seed and data resumes from it, bit-identically on CPU. CPU runs are deterministic
+for a given seed and thread count; CUDA runs are seeded but not bit-reproducible.
 """
 
 from __future__ import annotations
