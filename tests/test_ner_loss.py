@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ner_patch.loss import DIST_EPS, label_distance, ner_loss, sort_label_groups
+from ner_patch.loss import DIST_EPS, label_distance, ner_loss, rank_plan
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -230,14 +230,66 @@ def test_label_distance_is_l1_velocity_plus_circular_angle():
     torch.testing.assert_close(dist, expected)
 
 
-def test_sort_label_groups_marks_tie_runs():
-    dist0 = torch.tensor([[0.0, 2.0, 1.0, 2.0, 0.0], [3.0, 0.0, 3.0, 3.0, 1.0]] + [[0.0] * 5] * 3)
-    perm, start, end = sort_label_groups(dist0)
-    values = dist0.gather(1, perm)
-    assert (values[:, 1:] >= values[:, :-1]).all()
-    assert start[0].tolist() == [0, 0, 2, 3, 3] and end[0].tolist() == [1, 1, 2, 4, 4]
-    assert start[1].tolist() == [0, 1, 2, 2, 2] and end[1].tolist() == [0, 1, 4, 4, 4]
-    assert start[2].tolist() == [0] * 5 and end[2].tolist() == [4] * 5
+def plan_in_row_terms(dist0: torch.Tensor, backend: str) -> dict[str, list[list[float]]]:
+    """What a plan means per row: D of the columns taken, and D of the boundary each column reads."""
+    size = dist0.shape[0]
+    plan = rank_plan(dist0, backend)
+    flat = dist0.reshape(-1)
+    out = {}
+    for name in ("fwd_take", "bwd_take"):
+        index = getattr(plan, name)
+        assert sorted(index.tolist()) == list(range(size * size))  # a permutation within rows
+        assert (index.view(size, size) // size == torch.arange(size)[:, None]).all()
+        out[name] = flat[index].view(size, size).tolist()
+    # fwd_read/bwd_read index positions of the taken orders.
+    out["fwd_read"] = flat[plan.fwd_take[plan.fwd_read]].view(size, size).tolist()
+    out["bwd_read"] = flat[plan.bwd_take[plan.bwd_read]].view(size, size).tolist()
+    out["fwd_pos"] = (plan.fwd_read.view(size, size) % size).tolist()
+    out["bwd_pos"] = (plan.bwd_read.view(size, size) % size).tolist()
+    return out
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rank_plan_orders_rows_and_finds_tie_groups(backend, dtype):
+    dist0 = torch.tensor(
+        [
+            [0.0, 2.0, 1.0, 2.0, 0.0],
+            [3.0, 0.0, 3.0, 3.0, 1.0],
+            [0.0] * 5,
+            [4.0, 3.0, 2.0, 1.0, 0.0],
+            [0.5] * 5,
+        ],
+        dtype=dtype,
+    )
+    plan = plan_in_row_terms(dist0, backend)
+    assert plan["fwd_take"][0] == [2.0, 2.0, 1.0, 0.0, 0.0] and plan["bwd_take"][0] == [
+        0.0,
+        0.0,
+        1.0,
+        2.0,
+        2.0,
+    ]
+    # Forward: a column reads the last position (in decreasing order) with D >= its own D.
+    assert plan["fwd_pos"][0] == [4, 1, 2, 1, 4]
+    assert plan["fwd_pos"][1] == [2, 4, 2, 2, 3]
+    assert plan["fwd_pos"][2] == [4] * 5 and plan["fwd_pos"][4] == [4] * 5
+    assert plan["fwd_pos"][3] == [0, 1, 2, 3, 4]
+    # Backward: the last position (in increasing order) with D <= its own D.
+    assert plan["bwd_pos"][0] == [1, 4, 2, 4, 1]
+    assert plan["bwd_pos"][1] == [4, 0, 4, 4, 1]
+    assert plan["bwd_pos"][2] == [4] * 5 and plan["bwd_pos"][3] == [4, 3, 2, 1, 0]
+    # Reading at those positions lands on a column with the same D (the tie group's boundary).
+    assert plan["fwd_read"] == dist0.tolist() and plan["bwd_read"] == dist0.tolist()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rank_plan_backends_agree(dtype):
+    gen = torch.Generator().manual_seed(12)
+    dist0 = label_distance(tied_labels(64, gen, dtype))
+    numpy_plan, torch_plan = plan_in_row_terms(dist0, "numpy"), plan_in_row_terms(dist0, "torch")
+    for key in ("fwd_take", "bwd_take", "fwd_read", "bwd_read", "fwd_pos", "bwd_pos"):
+        assert numpy_plan[key] == torch_plan[key], key
 
 
 @pytest.mark.parametrize(
