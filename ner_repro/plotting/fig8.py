@@ -91,7 +91,7 @@ def source_text(params: Mapping[str, Any]) -> str:
             "MC_Maze NWB file absent, nothing trained)"
         )
     if params.get("synthetic"):
-        return f"trained here on a SYNTHETIC MC_Maze-like NWB file ({path}; offline demo)"
+        return f"trained here on a SYNTHETIC MC_Maze-like NWB file ({path})"
     return f"trained here from the MC_Maze NWB file (DANDI 000128, Jenkins; {path})"
 
 
