@@ -28,27 +28,25 @@ __all__ = [
 
 
 def loader_generators(loader: object) -> Iterator[tuple[str, HasGenerator]]:
-    """The random-number-holding objects of ``loader``: its distribution and their sub-distributions.
+    """The objects of ``loader`` that own a generator: its distributions and their parts.
 
-    Yields ``(name, object)`` pairs in a fixed order (attribute paths such as
-    ``"distribution.prior"``), one per :class:`~cebra.distributions.base.HasGenerator`.
+    Yields ``(path, object)`` pairs in a fixed order, one per
+    :class:`~cebra.distributions.base.HasGenerator` reachable through attributes (for
+    example ``"distribution"`` and ``"distribution.prior"`` of a continuous loader).
+    Samplers that draw from NumPy's or torch's global generators (CEBRA's discrete and
+    multi-session ones) have nothing to seed here: seeding those global generators
+    already makes them reproducible.
     """
-    distribution = getattr(loader, "distribution", None)
-    if distribution is None:
-        raise ValueError(f"{type(loader).__name__} has no 'distribution' to seed")
     seen: set[int] = set()
 
-    def walk(obj: object, path: str) -> Iterator[tuple[str, HasGenerator]]:
-        if id(obj) in seen:
-            return
-        seen.add(id(obj))
-        if isinstance(obj, HasGenerator):
-            yield path, obj
+    def walk(obj: object, prefix: str) -> Iterator[tuple[str, HasGenerator]]:
         for name, value in sorted(vars(obj).items()):
-            if isinstance(value, HasGenerator):
-                yield from walk(value, f"{path}.{name}")
+            if isinstance(value, HasGenerator) and id(value) not in seen:
+                seen.add(id(value))
+                yield prefix + name, value
+                yield from walk(value, f"{prefix}{name}.")
 
-    yield from walk(distribution, "distribution")
+    yield from walk(loader, "")
 
 
 def seed_loader_from_torch(loader: object) -> None:

@@ -342,3 +342,22 @@ def test_progress_bar_shows_the_ner_loss(train_data, capsys):
     fit(NER, train_data, max_iterations=3, verbose=True)
     err = capsys.readouterr().err
     assert "total:" in err and "pos:" in err and "3/3" in err
+
+
+def test_loader_generators_follow_torch_manual_seed():
+    from ner_patch.seeding import loader_generators, seed_loader_from_torch
+
+    rng = np.random.default_rng(1)
+    neural = rng.normal(size=(300, 3)).astype(np.float32)
+    labels = np.column_stack([rng.normal(size=(300, 2)), 45 * rng.integers(0, 8, 300)]).astype(
+        np.float32
+    )
+    loader = loader_for(neural, labels)
+    assert [name for name, _ in loader_generators(loader)] == ["distribution", "distribution.prior"]
+    draws = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        seed_loader_from_torch(loader)
+        draws.append(loader.get_indices(64))
+    for first, second in zip(draws[0][:3], draws[1][:3], strict=True):
+        assert torch.equal(first, second)
