@@ -163,6 +163,7 @@ class Plan:
             for k in self.configured()
             if not self.is_available(k.monkey, k.date)
         }
+        paths.update(self.missing_nwb())
         return sorted(paths)
 
     def t_dur(self, key: SessionKey) -> int:
@@ -507,12 +508,26 @@ class Plan:
 
     def fig8_sources(self) -> dict[str, str]:
         """Where Fig8 comes from: ``{"trained": nwb}`` when the NWB file is present (or
-        synthetic), else ``{"published": published_dir}`` when the authors' embeddings are."""
+        synthetic), else ``{"published": published_dir/Fig8}`` when the authors' embeddings
+        are; when neither is, the NWB file is fetched with ``missing: error`` and Fig8 is
+        skipped (and reported) with ``missing: skip``."""
         mc = self.config.get("mcmaze") or {}
         nwb = mc.get("nwb")
-        if nwb and (mc.get("synthetic") or (self.workdir / nwb).is_file()):
+        if not nwb:
+            return {}
+        if mc.get("synthetic") or (self.workdir / nwb).is_file():
             return {"trained": str(nwb)}
         published = Path(self.config["published_dir"]) / "Fig8"
         if (self.workdir / published).is_dir():
             return {"published": str(published)}
+        if self.config["missing"] == "error":
+            return {"trained": str(nwb)}
         return {}
+
+    def missing_nwb(self) -> list[Path]:
+        """The MC_Maze NWB file, when Fig8 needs it and it is absent (fetched in error mode)."""
+        mc = self.config.get("mcmaze") or {}
+        trained = self.fig8_sources().get("trained")
+        if trained and not mc.get("synthetic") and not (self.workdir / trained).is_file():
+            return [Path(trained)]
+        return []

@@ -13,8 +13,8 @@ from ner_repro.errors import InputError
 
 def test_manifest_lists_every_configured_recording():
     from ner_repro.config import load_config
-    from ner_repro.ingest import ner_filename
     from ner_repro.plan import Plan
+    from ner_repro.recordings import ner_filename
 
     manifest = acquire.read_manifest()
     plan = Plan(load_config())

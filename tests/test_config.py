@@ -78,8 +78,10 @@ def test_missing_skip_keeps_only_present_sessions(ner_sessions_dir):
 
 
 def test_missing_error_lists_recordings_to_fetch(tmp_path):
-    plan = Plan(load_config(overrides={"data_dir": str(tmp_path)}))
-    assert len(plan.missing_recordings()) == 19
+    plan = Plan(load_config(overrides={"data_dir": str(tmp_path), "published_dir": str(tmp_path)}))
+    missing = plan.missing_recordings()
+    assert len(missing) == 20  # 19 recordings and the MC_Maze NWB file (no published Fig8 either)
+    assert any(p.suffix == ".nwb" for p in missing)
     assert plan.sessions() == plan.configured()
     assert plan.example == (SessionKey("Chewie", "20161014", "M1"), False)
 
