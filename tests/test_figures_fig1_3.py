@@ -307,6 +307,22 @@ def test_fig2(plan: Plan, example_embedding: str, captured: Captured) -> None:
         assert any(style.session_title(plan.example[0].name) in t for t in captured[path]["texts"])
 
 
+def test_substitute_named_on_the_panels(
+    plan: Plan, example_embedding: str, captured: Captured, tmp_path: Path
+) -> None:
+    spec = plan.figure("fig2")
+    params = {
+        **spec.params,
+        "example_is_substitute": True,
+        "example_requested": "Chewie_20161014_M1",
+    }
+    outputs = {k: str(tmp_path / Path(v).name) for k, v in spec.outputs.items()}
+    fig2.render(spec.inputs, outputs, params)
+    for path in outputs.values():
+        assert any("substitute for Chewie 20161014 M1" in t for t in captured[path]["texts"])
+        assert "substitute for Chewie_20161014_M1" in captured[path]["footer"]
+
+
 # -- Fig3 -----------------------------------------------------------------------------------------
 def test_fig3(fig3_spec, captured: Captured) -> None:
     spec = fig3_spec

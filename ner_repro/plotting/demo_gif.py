@@ -178,7 +178,7 @@ def render(
     right.set_ylim(*_limits(emb[:, 1]))
     if emb.shape[1] >= 3:
         right.set_zlim(*_limits(emb[:, 2]))
-    session = style.session_title(run.session)
+    session = style.session_title(run.session) + style.substitute_note(run.session, params)
     left.set_title(f"Hand velocity (x10), {session}", fontsize=9)
     dims = "3-D" if run.dim == 3 else f"first 3 of {run.dim} dims"
     fig.text(0.75, 0.93, f"{label} latent embedding ({dims})", ha="center", fontsize=9)

@@ -148,8 +148,14 @@ def loss_ylabel(loss_name: str) -> str:
 
 
 # -- panels --------------------------------------------------------------------------------------
-def _header(run: InSample, label: str, what: str = "in-sample decoding of the train split") -> str:
-    head = f"{label}, {style.session_title(run.session)}, seed {run.seed}"
+def _header(
+    run: InSample,
+    label: str,
+    params: Mapping[str, Any],
+    what: str = "in-sample decoding of the train split",
+) -> str:
+    session = style.session_title(run.session) + style.substitute_note(run.session, params)
+    head = f"{label}, {session}, seed {run.seed}"
     return f"{head} ({what})" if what else head
 
 
@@ -166,7 +172,7 @@ def plot_loss(run: InSample, label: str, params: Mapping[str, Any]) -> plt.Figur
         ax.text(0.5, 0.5, "no training loss recorded", transform=ax.transAxes, ha="center")
     ax.set_xlabel("Iterations")
     ax.set_ylabel(loss_ylabel(run.loss_name))
-    ax.set_title(f"{_header(run, label, '')}\n{loss_title(run.loss)}", fontsize=10)
+    ax.set_title(f"{_header(run, label, params, '')}\n{loss_title(run.loss)}", fontsize=10)
     _spines(ax)
     style.add_footer_with_room(fig, params)
     return fig
@@ -204,7 +210,7 @@ def plot_decoding(run: InSample, label: str, params: Mapping[str, Any]) -> plt.F
         _spines(ax)
         ax.set_xlabel("X position (cumulative 10·vx)")
     left.set_ylabel("Y position (cumulative 10·vy)")
-    fig.suptitle(_header(run, label), fontsize=10)
+    fig.suptitle(_header(run, label, params), fontsize=10)
     extra = () if run.pred_dir_deg is not None else "right panel coloured by true direction"
     style.add_footer_with_room(fig, params, extra)
     return fig
@@ -265,7 +271,7 @@ def plot_embedding(run: InSample, label: str, params: Mapping[str, Any]) -> plt.
         _bare(ax)
         if d >= 3:
             ax.set_aspect("equal")
-    fig.suptitle(_header(run, label, "embedding of the train split"), fontsize=11)
+    fig.suptitle(_header(run, label, params, "embedding of the train split"), fontsize=11)
     fig.subplots_adjust(left=0.02, right=0.98, top=0.88, bottom=0.02, wspace=0.05)
     style.add_footer_with_room(fig, params)
     return fig
@@ -303,7 +309,8 @@ def plot_velocity(run: InSample, label: str, axis: str, params: Mapping[str, Any
     ax.set_ylabel(f"Predicted {axis} velocity (x10)")
     pv = None if run.pvalues is None else np.asarray(run.pvalues)[k]
     ax.set_title(
-        f"{_header(run, label)}\n{velocity_title(axis, float(run.r2_axis[k]), pv)}", fontsize=10
+        f"{_header(run, label, params)}\n{velocity_title(axis, float(run.r2_axis[k]), pv)}",
+        fontsize=10,
     )
     _spines(ax)
     style.add_footer_with_room(fig, params)

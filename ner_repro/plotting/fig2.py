@@ -49,10 +49,14 @@ def _coords(arr: np.ndarray) -> list[np.ndarray]:
     return [arr[..., k] for k in range(min(3, arr.shape[-1]))]
 
 
-def _title(fig: plt.Figure, run: EmbeddingRun, label: str, what: str) -> None:
+def _title(
+    fig: plt.Figure, run: EmbeddingRun, label: str, what: str, params: Mapping[str, Any]
+) -> None:
     dims = f"{run.dim}-D" if run.dim <= 3 else f"first 3 of {run.dim} dims"
+    note = style.substitute_note(run.session, params).strip()
+    note = f"\n{note}" if note else ""
     fig.suptitle(
-        f"{label}, {style.session_title(run.session)}\n{what} ({dims}, seed {run.seed})",
+        f"{label}, {style.session_title(run.session)}{note}\n{what} ({dims}, seed {run.seed})",
         fontsize=7,
         y=0.985,
     )
@@ -74,7 +78,7 @@ def plot_single_trials(run: EmbeddingRun, label: str, params: Mapping[str, Any])
             rasterized=True,
         )
     n_trials = len(run.train) // run.t_dur
-    _title(fig, run, label, f"single trials: all {n_trials} training trials")
+    _title(fig, run, label, f"single trials: all {n_trials} training trials", params)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88)
     style.add_footer_with_room(fig, params)
     return fig
@@ -90,7 +94,7 @@ def plot_averages(run: EmbeddingRun, label: str, params: Mapping[str, Any]) -> p
         color = style.direction_color(i)
         ax.scatter(*pts, color=color, s=3, edgecolors="none")
         ax.plot(*pts, color=color, lw=0.5)
-    _title(fig, run, label, f"trial averages of 8 directions ({int(counts.sum())} trials)")
+    _title(fig, run, label, f"trial averages of 8 directions ({int(counts.sum())} trials)", params)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88)
     style.add_footer_with_room(fig, params)
     return fig

@@ -171,3 +171,11 @@ def add_footer_with_room(
                 [pos.x0, frac + pos.y0 * (1 - frac), pos.width, pos.height * (1 - frac)]
             )
     return text
+
+
+def substitute_note(session: str, params: Mapping[str, Any]) -> str:
+    """``" (substitute for Chewie 20161014 M1)"`` when ``session`` is the example session
+    standing in for the unavailable requested one, else ``""`` (for panel titles)."""
+    if params.get("example_is_substitute") and session == params.get("example"):
+        return f" (substitute for {session_title(str(params.get('example_requested', '')))})"
+    return ""
