@@ -11,7 +11,8 @@ PCA/dPCA embeddings).
 Usage::
 
     python benchmarks/bench_baselines.py [--sessions Chewie_20150630_M1 Han_20171201_S1]
-        [--methods PCA dPCA UMAP UMAP_label piVAE] [--pivae-epochs 300] [--out bench.tsv]
+        [--methods PCA dPCA UMAP UMAP_label piVAE] [--seed 0 1] [--pivae-epochs 300]
+        [--pivae-threads 1] [--out bench.tsv] [--save-dir runs/]
 
 One row per (session, method) is printed (and appended to ``--out`` as TSV) as soon as it is
 done, so a long run can be watched and interrupted. ``--pivae-epochs 3`` times a few epochs
@@ -68,6 +69,7 @@ SPECS: dict[str, dict[str, Any]] = {
 COLUMNS = (
     "session",
     "method",
+    "seed",
     "n_train_bins",
     "n_neurons",
     "wall_s",
@@ -105,7 +107,13 @@ def published(session: str, method: str) -> dict[str, float]:
     return {}
 
 
-def bench_one(session_name: str, method: str, spec: dict[str, Any], seed: int) -> dict[str, Any]:
+def bench_one(
+    session_name: str,
+    method: str,
+    spec: dict[str, Any],
+    seed: int,
+    save_dir: Path | None = None,
+) -> dict[str, Any]:
     monkey, date, area = session_name.split("_")
     # Chewie/Mihili files carry no t_dur (40 bins); Han's store theirs (35).
     t_dur = None if monkey == "Han" else 40
@@ -115,6 +123,8 @@ def bench_one(session_name: str, method: str, spec: dict[str, Any], seed: int) -
     t0 = time.perf_counter()
     run = methods.run_method(session, method=method, spec=spec, seed=seed, progress=False)
     wall = time.perf_counter() - t0
+    if save_dir is not None:
+        run.save(save_dir / method / f"{session_name}_seed{seed}.npz")
     dec = in_sample_analysis(run.train, run.labels_train, run.t_dur, pvalues=False)
     # Peak over time bins of the per-bin accuracy (Fig4's "peak accuracy"), same decoder.
     true_cls = direction_class(run.labels_train[:, 2])
@@ -123,6 +133,7 @@ def bench_one(session_name: str, method: str, spec: dict[str, Any], seed: int) -
     row: dict[str, Any] = {
         "session": session_name,
         "method": method,
+        "seed": seed,
         "n_train_bins": run.train.shape[0],
         "n_neurons": session.neural.shape[1],
         "wall_s": round(wall, 1),
@@ -143,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sessions", nargs="+", default=list(SESSIONS))
     ap.add_argument("--methods", nargs="+", default=list(SPECS), choices=list(SPECS))
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, nargs="+", default=[0])
     ap.add_argument("--pivae-epochs", type=int, default=None)
     ap.add_argument("--pivae-threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="append rows to this TSV")
+    ap.add_argument("--save-dir", type=Path, default=None, help="save each run's embedding here")
     args = ap.parse_args(argv)
     specs = {m: dict(SPECS[m]) for m in args.methods}
     if "piVAE" in specs:
@@ -164,11 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\t".join(COLUMNS), flush=True)
     for name in args.sessions:
         for method, spec in specs.items():
-            row = bench_one(name, method, spec, args.seed)
-            print("\t".join(str(row.get(c, "")) for c in COLUMNS), flush=True)
-            if writer is not None:
-                writer.writerow(row)
-                fh.flush()
+            for seed in args.seed:
+                row = bench_one(name, method, spec, seed, args.save_dir)
+                print("\t".join(str(row.get(c, "")) for c in COLUMNS), flush=True)
+                if writer is not None:
+                    writer.writerow(row)
+                    fh.flush()
     return 0
 
 
