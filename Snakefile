@@ -8,8 +8,10 @@ min_version("9.0")
 
 # The rules' scripts import this checkout's packages (ner_repro, ner_patch), also
 # inside the conda environments of --software-deployment-method conda.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
 )
 
 

@@ -14,10 +14,8 @@ METHODS = sorted(config["methods"])
 TRAIN_DEVICE = resolve_device(config["device"])
 
 
-# Downloads (compute nodes are often offline) and aggregate targets run where
-# Snakemake runs, not as cluster jobs.
+# Aggregate targets run where Snakemake runs, not as cluster jobs.
 localrules:
-    fetch_recordings,
     all,
     all_figures,
     fig1,
@@ -69,3 +67,27 @@ def gpu_for(wildcards):
 def stats_methods(wildcards):
     """The methods compared in the statistics of a cross-decoding group."""
     return PLAN.stats_methods(wildcards.group, wildcards.decoder)
+
+
+def group_embeddings(wildcards):
+    return PLAN.embeddings(
+        [wildcards.method], PLAN.group_sessions(wildcards.group), [int(wildcards.seed)]
+    )
+
+
+def anchor_embedding(wildcards):
+    method, session = wildcards.anchor.split("-", 1)
+    return PLAN.embedding(method, session, int(wildcards.seed))
+
+
+FIGURE_SPECS = {spec.name: spec for spec in PLAN.figures()}
+
+
+def figure_outputs(name):
+    """The figure's files; while its notebook is not written yet, the analyses it needs."""
+    spec = FIGURE_SPECS.get(name)
+    if spec is None:
+        return []
+    if not Path(spec.notebook).is_file():
+        return spec.all_inputs()
+    return list(spec.outputs.values())

@@ -19,6 +19,10 @@ if config.get("simulate"):
 
 if PLAN.missing_recordings():
 
+    # Downloads run where Snakemake runs: compute nodes are often offline.
+    localrules:
+        fetch_recordings,
+
     rule fetch_recordings:
         """Download the configured recordings that are absent, and verify them."""
         output:

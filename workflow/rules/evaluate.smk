@@ -2,17 +2,6 @@
 # for either evaluation mode (METHODS §6).
 
 
-def group_embeddings(wildcards):
-    return PLAN.embeddings(
-        [wildcards.method], PLAN.group_sessions(wildcards.group), [int(wildcards.seed)]
-    )
-
-
-def anchor_embedding(wildcards):
-    method, session = wildcards.anchor.split("-", 1)
-    return PLAN.embedding(method, session, int(wildcards.seed))
-
-
 rule explained_variance:
     """Fig4: decoders fit on each session's training split, scored in-sample and on test."""
     input:

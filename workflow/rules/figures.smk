@@ -1,18 +1,6 @@
 # Analyses -> figure PDFs and the demo GIF, one papermill-executed notebook per
 # figure target. The executed notebook is kept as the rule's log.
 
-FIGURE_SPECS = {spec.name: spec for spec in PLAN.figures()}
-
-
-def figure_outputs(name):
-    """The figure's files; while its notebook is not written yet, the analyses it needs."""
-    spec = FIGURE_SPECS.get(name)
-    if spec is None:
-        return []
-    if not Path(spec.notebook).is_file():
-        return spec.all_inputs()
-    return list(spec.outputs.values())
-
 
 for _spec in FIGURE_SPECS.values():
     if not Path(_spec.notebook).is_file():
@@ -29,6 +17,8 @@ for _spec in FIGURE_SPECS.values():
         log:
             notebook=f"{RESULTS}/logs/figures/{_spec.name}.ipynb",
             text=f"{RESULTS}/logs/figures/{_spec.name}.log",
+        conda:
+            "../../envs/figures.yaml"
         threads: 1
         params:
             spec=_spec,
