@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import nbformat
 import numpy as np
 import pytest
@@ -349,6 +350,31 @@ def test_fig3(fig3_spec, captured: Captured) -> None:
             assert style.session_title(session, short=True) in texts
     rows = fig3.summary(spec.inputs, spec.params)
     assert {r["method"] for r in rows} == {"NER", "UMAP"}
+
+
+def test_fig3_everything_drawn_is_in_view(fig3_spec) -> None:
+    """Every scattered point of the Before/After panels lies inside its axes' limits."""
+    for key, paths in fig3_spec.inputs.items():
+        if len(paths) != 1:
+            continue
+        rot = fig3.load_rotation(paths[0])
+        for fig in (
+            fig3.plot_before(rot, "X", "G", fig3_spec.params),
+            fig3.plot_after(rot, "X", "G", fig3_spec.params),
+        ):
+            for ax in fig.axes:
+                limits = [ax.get_xlim(), ax.get_ylim()]
+                if hasattr(ax, "get_zlim"):
+                    limits.append(ax.get_zlim())
+                for coll in ax.collections:
+                    pts = (
+                        np.column_stack(coll._offsets3d)
+                        if hasattr(coll, "_offsets3d")
+                        else np.asarray(coll.get_offsets())
+                    )
+                    for k, (lo, hi) in enumerate(limits):
+                        assert lo <= pts[:, k].min() and pts[:, k].max() <= hi, key
+            plt.close(fig)
 
 
 def test_fig3_averages_follow_directions() -> None:

@@ -213,7 +213,7 @@ def plot_after(rot: Rotation, label: str, group: str, params: Mapping[str, Any])
     fig = _figure(n, 2)
     dim = min(rot.dim, 3)
     point_limits = _limits(rot.aligned, dim)
-    avg_limits = _limits([rot.aligned_averages], dim)
+    avg_limits = _limits([np.moveaxis(rot.aligned_averages, 2, 3)], dim)  # (n, t, 8, d)
     for i, session in enumerate(rot.sessions):
         top = _new_axes(fig, 2, n, i + 1, rot.dim)
         plot_points(top, rot.aligned[i], rot.angles[i], s=point_size(len(rot.aligned[i])))
