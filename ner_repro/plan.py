@@ -80,6 +80,16 @@ class FigureSpec:
     def all_inputs(self) -> list[str]:
         return sorted({p for paths in self.inputs.values() for p in paths})
 
+    @property
+    def code(self) -> list[str]:
+        """The plotting code the figure depends on: its own module and the shared ones,
+        so that editing them re-renders the figure (and only the figures using them)."""
+        plotting = REPO_ROOT / "ner_repro" / "plotting"
+        shared = [
+            p for p in plotting.glob("*.py") if p.stem not in FIGURES and p.name != "__init__.py"
+        ]
+        return sorted(str(p) for p in [plotting / f"{self.name}.py", *shared])
+
 
 class Plan:
     """The workflow's view of a validated configuration."""
@@ -271,10 +281,12 @@ class Plan:
             raise ValueError(f"group {group} has no sessions present")
         return f"{method}-{sessions[0].name}"
 
-    def provenance(self, groups: Iterable[Group | str] = ()) -> dict[str, Any]:
+    def provenance(
+        self, groups: Iterable[Group | str] = (), sessions: Iterable[str] = ()
+    ) -> dict[str, Any]:
         """What every figure states on its face: sessions, substitutes, skipped inputs, mode, seed."""
         example, substitute = self.example
-        used: list[str] = []
+        used: list[str] = list(sessions)
         skipped: list[str] = []
         for group in groups:
             used += [k.name for k in self.group_sessions(group)]
@@ -314,7 +326,7 @@ class Plan:
 
     def _figure_fig1(self) -> FigureSpec:
         example, _ = self.example
-        spec = FigureSpec("fig1", params=self.provenance())
+        spec = FigureSpec("fig1", params=self.provenance(sessions=[example.name]))
         seed = self.figure_seed
         methods = self.config["figures"]["fig1"]["methods"]
         spec.inputs["insample"] = [str(self.insample(m, example.name, seed)) for m in methods]
@@ -338,7 +350,7 @@ class Plan:
     def _figure_fig2(self) -> FigureSpec:
         example, _ = self.example
         method = self.config["figures"]["fig2"]["method"]
-        spec = FigureSpec("fig2", params=self.provenance())
+        spec = FigureSpec("fig2", params=self.provenance(sessions=[example.name]))
         spec.params["method"] = method
         spec.params["label"] = self.label(method)
         spec.inputs["embedding"] = [str(self.embedding(method, example, self.figure_seed))]
@@ -351,8 +363,9 @@ class Plan:
     def _figure_demo_gif(self) -> FigureSpec:
         example, _ = self.example
         method = self.config["figures"]["fig2"]["method"]
-        spec = FigureSpec("demo_gif", params=self.provenance())
+        spec = FigureSpec("demo_gif", params=self.provenance(sessions=[example.name]))
         spec.params["label"] = self.label(method)
+        spec.params.update(self.config["figures"].get("demo_gif") or {})
         spec.inputs["embedding"] = [str(self.embedding(method, example, self.figure_seed))]
         spec.outputs["gif"] = self._out("demo", f"vel_vs_latent_{example.name}.gif")
         return spec

@@ -11,6 +11,7 @@ for _spec in FIGURE_SPECS.values():
             f"render_{_spec.name}"
         input:
             notebook=_spec.notebook,
+            code=_spec.code,
             data=_spec.all_inputs(),
         output:
             list(_spec.outputs.values()),
