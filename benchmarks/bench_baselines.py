@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-import ner_repro.baselines  # noqa: F401  (registers the kinds)
 from ner_repro import methods
 from ner_repro.decoding import (
     accuracy_per_bin,

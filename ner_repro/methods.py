@@ -21,7 +21,7 @@ method names.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from ner_repro.embedding import EmbeddingRun
@@ -44,11 +44,16 @@ class MethodFn(Protocol):
 _REGISTRY: dict[str, MethodFn] = {}
 _RESUMABLE: set[str] = set()
 
-#: Modules that register kinds when imported.
-_PROVIDERS: tuple[str, ...] = (
-    "ner_repro.train",
-    "ner_repro.baselines",
-)
+#: The module that registers each kind when imported. Only the module of the kind in use
+#: is imported, so a PCA job does not pay for torch, nor a NER job for UMAP's compilation.
+_PROVIDERS: dict[str, str] = {
+    "ner": "ner_repro.train",
+    "cebra": "ner_repro.train",
+    "pca": "ner_repro.baselines.pca",
+    "dpca": "ner_repro.baselines.dpca",
+    "umap": "ner_repro.baselines.umap",
+    "pivae": "ner_repro.baselines.pivae",
+}
 
 
 def register(kind: str, *, resumable: bool = False) -> Callable[[MethodFn], MethodFn]:
@@ -69,15 +74,16 @@ def register(kind: str, *, resumable: bool = False) -> Callable[[MethodFn], Meth
     return decorator
 
 
-def _load_providers() -> None:
-    for module in _PROVIDERS:
-        importlib.import_module(module)
+def _load_providers(kinds: Iterable[str] | None = None) -> None:
+    for kind in _PROVIDERS if kinds is None else kinds:
+        if kind in _PROVIDERS:
+            importlib.import_module(_PROVIDERS[kind])
 
 
 def get(kind: str) -> MethodFn:
     """The implementation of ``kind``."""
     if kind not in _REGISTRY:
-        _load_providers()
+        _load_providers([kind])
     try:
         return _REGISTRY[kind]
     except KeyError:

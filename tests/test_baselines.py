@@ -14,7 +14,6 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
-import ner_repro.baselines  # noqa: F401  (registers the kinds)
 from ner_repro import methods
 from ner_repro.baselines.common import balanced_trials, direction_averages, resolve_params
 from ner_repro.baselines.synthetic import simulate_reaching

@@ -8,7 +8,6 @@ import torch
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
-import ner_repro.baselines  # noqa: F401  (registers the kinds)
 from ner_repro import methods
 from ner_repro.baselines import pivae
 from ner_repro.baselines.synthetic import simulate_reaching

@@ -10,8 +10,6 @@ kind         module                              what
 ============ =================================== =============================================
 
 Each returns an :class:`~ner_repro.embedding.EmbeddingRun` for the session's 80/20 trial split.
+The submodules are imported on demand (:func:`ner_repro.methods.get` imports the module of the
+kind it is asked for), so that using one baseline does not import the others' dependencies.
 """
-
-from ner_repro.baselines import dpca, pca, pivae, umap
-
-__all__ = ["dpca", "pca", "pivae", "umap"]
