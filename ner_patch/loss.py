@@ -45,6 +45,7 @@ through their distance -- what autograd gives for ``sqrt(clamp(sq, min=DIST_EPS)
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,98 +85,98 @@ def label_distance(labels: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class RankPlan:
-    """Where to read and write in each row of ``D0`` (a ``B x B`` label-distance matrix).
+    """The sorted order and tie groups of every row of ``D0`` (a ``B x B`` label-distance matrix).
 
-    All four are flat indices into one ``B x B`` block (``row * B + column``), shape ``(B*B,)``:
+    Four ``(B, B)`` int64 tensors; row ``r`` serves feature rows ``r`` and ``r + B``:
 
-    * ``fwd_take`` -- the columns of each row in order of *decreasing* ``D``;
-    * ``fwd_read`` -- per column ``c``: the position, in that order, of the last column
-      with ``D >= D[c]`` (the end of ``c``'s tie group);
-    * ``bwd_take`` -- the columns of each row in order of *increasing* ``D``;
-    * ``bwd_read`` -- per column ``c``: the position, in that order, of the last column
-      with ``D <= D[c]``.
+    * ``fwd_order[r, p]`` -- the column at position ``p`` in order of *decreasing* ``D``;
+    * ``fwd_read[r, c]`` -- the last position in that order with ``D >= D[r, c]``;
+    * ``bwd_order[r, p]`` -- the column at position ``p`` in order of *increasing* ``D``;
+    * ``bwd_read[r, c]`` -- the last position in that order with ``D <= D[r, c]``.
+
+    A cumulative sum along ``fwd_order`` read at ``fwd_read`` sums over ``D >= D[r, c]``
+    (the loss's denominators); along ``bwd_order`` read at ``bwd_read``, over ``D <= D[r, c]``
+    (its gradient). Ties are included either way.
     """
 
-    fwd_take: torch.Tensor
+    fwd_order: torch.Tensor
     fwd_read: torch.Tensor
-    bwd_take: torch.Tensor
+    bwd_order: torch.Tensor
     bwd_read: torch.Tensor
 
 
+def _label_distance_numba(labels: torch.Tensor) -> torch.Tensor:
+    """:func:`label_distance` computed by a Numba kernel (same values, bit for bit)."""
+    from ner_patch import _kernels
+
+    values = labels.contiguous().numpy()
+    out = np.empty((len(values), len(values)), dtype=values.dtype)
+    _kernels.label_distances(values, values.dtype.type(360.0), out)
+    return torch.from_numpy(out)
+
+
+def _default_backend(device: torch.device) -> str:
+    return "numba" if device.type == "cpu" else "torch"
+
+
 def rank_plan(dist0: torch.Tensor, backend: str | None = None) -> RankPlan:
-    """Sort the rows of ``dist0`` and locate the tie groups (see :class:`RankPlan`).
+    """Sort the rows of ``dist0`` (``(B, B)``, finite, non-negative) and find their tie groups.
 
     Args:
-        dist0: ``(B, B)`` label distances (non-negative, finite).
-        backend: ``"numpy"`` (CPU tensors only; the default there: NumPy's SIMD sort is
-            several times faster than ``torch.sort`` on CPU) or ``"torch"`` (default on
-            other devices). Both give the same plan.
+        dist0: Label distances.
+        backend: ``"numba"`` (CPU tensors; the default there) or ``"torch"`` (the default
+            on other devices). Both give the same plan up to the order inside tie groups,
+            which does not matter.
     """
-    backend = backend or ("numpy" if dist0.device.type == "cpu" else "torch")
-    if backend == "numpy":
-        return _rank_plan_numpy(dist0)
+    backend = backend or _default_backend(dist0.device)
+    if backend == "numba":
+        return _rank_plan_numba(dist0)
     if backend == "torch":
         return _rank_plan_torch(dist0)
-    raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+    raise ValueError(f"backend must be 'numba' or 'torch', got {backend!r}")
 
 
-def _rank_plan_numpy(dist0: torch.Tensor) -> RankPlan:
+def _rank_plan_numba(dist0: torch.Tensor) -> RankPlan:
+    from ner_patch import _kernels
+
     size = dist0.shape[0]
-    values = dist0.detach().numpy()
-    if values.dtype == np.float32:
+    values = dist0.detach().contiguous().numpy()
+    if values.dtype == np.float32 and sys.byteorder == "little":
         # Sort (value, column) pairs packed into uint64: the bit patterns of non-negative
-        # float32 values order like the values, and the 64-bit sort is vectorised.
+        # float32 values order like the values, and NumPy's 64-bit sort is vectorised
+        # (several times faster than argsort, and than torch.sort on CPU).
         keys = (values.view(np.uint32).astype(np.uint64) << np.uint64(32)) | np.arange(
             size, dtype=np.uint64
         )
         keys.sort(axis=1)
-        perm = (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        ordered = keys >> np.uint64(32)
+        halves = keys.view(np.uint32).reshape(size, size, 2)
+        perm, ordered = halves[..., 0], halves[..., 1]
     else:
         perm = np.argsort(values, axis=1)
         ordered = np.take_along_axis(values, perm, axis=1)
-    is_start = np.empty((size, size), dtype=bool)
-    is_start[:, 0] = True
-    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=is_start[:, 1:])
-    flat_start = is_start.ravel()
-    starts = np.flatnonzero(flat_start)  # flat position of every tie group's first column
-    group = np.cumsum(flat_start) - 1
-    start = starts[group]
-    end = np.append(starts[1:] - 1, size * size - 1)[group]  # groups never span rows
-    rows = np.arange(size, dtype=np.int64)[:, None] * size
-    take = (perm + rows).ravel()
-    fwd_read = np.empty(size * size, dtype=np.int64)
-    fwd_read[take] = (2 * rows + size - 1 - start.reshape(size, size)).ravel()
-    bwd_read = np.empty(size * size, dtype=np.int64)
-    bwd_read[take] = end
-    fwd_take = np.ascontiguousarray((perm + rows)[:, ::-1]).ravel()
-    return RankPlan(*(torch.from_numpy(a) for a in (fwd_take, fwd_read, take, bwd_read)))
+    return RankPlan(*(torch.from_numpy(a) for a in _kernels.plan_rows(perm, ordered)))
 
 
 def _rank_plan_torch(dist0: torch.Tensor) -> RankPlan:
     size = dist0.shape[0]
     ordered, perm = torch.sort(dist0.detach(), dim=1)
-    is_start = torch.ones((size, size), dtype=torch.bool, device=dist0.device)
-    torch.ne(ordered[:, 1:], ordered[:, :-1], out=is_start[:, 1:])
-    flat_start = is_start.view(-1)
-    starts = flat_start.nonzero().squeeze(1)
-    group = flat_start.cumsum(0) - 1
-    start = starts[group]
-    end = torch.cat([starts[1:] - 1, starts.new_tensor([size * size - 1])])[group]
-    rows = torch.arange(size, device=dist0.device)[:, None] * size
-    take = (perm + rows).view(-1)
-    fwd_read = torch.empty_like(take).index_copy_(
-        0, take, (2 * rows + size - 1 - start.view(size, size)).view(-1)
-    )
-    bwd_read = torch.empty_like(take).index_copy_(0, take, end)
-    fwd_take = (perm + rows).flip(1).reshape(-1)
-    return RankPlan(fwd_take, fwd_read, take, bwd_read)
+    pos = torch.arange(size, device=dist0.device).expand(size, size)
+    change = ordered[:, 1:] != ordered[:, :-1]
+    is_first = torch.ones((size, size), dtype=torch.bool, device=dist0.device)
+    is_first[:, 1:] = change
+    is_last = torch.ones((size, size), dtype=torch.bool, device=dist0.device)
+    is_last[:, :-1] = change
+    first = torch.where(is_first, pos, 0).cummax(1).values
+    last = torch.where(is_last, pos, size - 1).flip(1).cummin(1).values.flip(1)
+    fwd_read = torch.empty_like(perm).scatter_(1, perm, size - 1 - first)
+    bwd_read = torch.empty_like(perm).scatter_(1, perm, last)
+    return RankPlan(perm.flip(1), fwd_read, perm, bwd_read)
 
 
-def _select(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """Apply a flat ``B x B`` index to both halves (``(2B, B)``) of ``x``."""
-    half = x.shape[1]
-    return x.view(2, half * half).index_select(1, index).view(2 * half, half)
+def _rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x[i, index[i mod B, p]]`` for the ``(2B, B)`` matrix ``x`` and a ``(B, B)`` index."""
+    half = index.shape[0]
+    return x.view(2, half, half).gather(2, index.expand(2, half, half)).view(2 * half, half)
 
 
 _DIST_MIN: dict[torch.dtype, float] = {}
@@ -188,8 +189,93 @@ def _dist_min(dtype: torch.dtype) -> float:
     return _DIST_MIN[dtype]
 
 
+def _torch_distances(feats: torch.Tensor) -> torch.Tensor:
+    cols = feats.T
+    sq = torch.sub(cols[0, :, None], cols[0, None, :]).square_()
+    buf = torch.empty_like(sq)
+    for k in range(1, cols.shape[0]):
+        torch.sub(cols[k, :, None], cols[k, None, :], out=buf)
+        sq.addcmul_(buf, buf)
+    return sq.clamp_(min=DIST_EPS).sqrt_()
+
+
+def _terms_per_row(n: int) -> float:
+    return float(n * (n - 1))
+
+
+def _numba_fast(
+    expz: np.ndarray, plan: RankPlan, sum_dist: float, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """Loss from ``exp(s)`` with the Numba kernels; ``None`` if a denominator underflows."""
+    from ner_patch import _kernels
+
+    n = expz.shape[0]
+    half = n // 2
+    den = np.empty((n, half), dtype=expz.dtype)
+    if (
+        _kernels.denominators(expz, plan.fwd_order.numpy(), plan.fwd_read.numpy(), den)
+        < _TINY[_DTYPE[den.dtype]]
+    ):
+        return None
+    logden = np.log(den)
+    # Row i has n - 1 terms j: two per column c of D0 (c and c + B), one for its own.
+    own = np.trace(logden[:half]) + np.trace(logden[half:])
+    loss = (sum_dist / temperature + 2.0 * logden.sum(dtype=np.float64) - own) / _terms_per_row(n)
+    return (
+        torch.tensor(loss, dtype=_DTYPE[den.dtype]),
+        torch.from_numpy(expz),
+        torch.from_numpy(den),
+    )
+
+
+def _torch_fast(
+    dist: torch.Tensor, plan: RankPlan, sum_dist: float, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """Loss with PyTorch operations; ``None`` if a denominator underflows."""
+    n = dist.shape[0]
+    half = n // 2
+    expz = torch.mul(dist, -1.0 / temperature).exp_()
+    expz.diagonal().zero_()  # k = i is excluded
+    paired = expz[:, :half] + expz[:, half:]  # columns c and c + B share D0[i, c]
+    den = _rows(_rows(paired, plan.fwd_order).cumsum(1), plan.fwd_read)
+    if bool(den.min() < _TINY[dist.dtype]):
+        return None
+    logden = den.log()
+    own = logden.view(2, half, half).diagonal(dim1=1, dim2=2).sum()
+    loss = (sum_dist / temperature + 2.0 * logden.sum() - own) / _terms_per_row(n)
+    return loss, expz, den
+
+
+def _log_space(
+    dist: torch.Tensor, plan: RankPlan, sum_dist: float, temperature: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Loss in log space: returns it, the row-shifted ``s`` and the log denominators."""
+    n = dist.shape[0]
+    half = n // 2
+    # Relative to each row's largest similarity (smallest distance), which keeps the
+    # exponents of near pairs small and precise; the value does not change.
+    dist.diagonal().fill_(math.inf)
+    dmin = dist.amin(1, keepdim=True)
+    dist.diagonal().fill_(_dist_min(dist.dtype))
+    shifted = torch.sub(dmin, dist).mul_(1.0 / temperature)
+    shifted.diagonal().fill_(-math.inf)
+    paired = torch.logaddexp(shifted[:, :half], shifted[:, half:])
+    logden = _rows(_rows(paired, plan.fwd_order).logcumsumexp(1), plan.fwd_read)
+    own = logden.view(2, half, half).diagonal(dim1=1, dim2=2).sum()
+    shift = (n - 1) * float(dmin.sum()) / temperature
+    loss = (sum_dist / temperature + 2.0 * logden.sum() - own - shift) / _terms_per_row(n)
+    return loss, shifted, logden
+
+
+_DTYPE = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
 class _RankNContrast(torch.autograd.Function):
-    """Value and hand-written gradient of the loss with respect to the ``(2B, d)`` features."""
+    """Value and hand-written gradient of the loss with respect to the ``(2B, d)`` features.
+
+    Three ways, same results: Numba kernels (CPU), PyTorch operations (any device), and
+    PyTorch in log space (used when a denominator underflows, or when forced).
+    """
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -197,77 +283,75 @@ class _RankNContrast(torch.autograd.Function):
         feats: torch.Tensor,
         plan: RankPlan,
         temperature: float,
+        backend: str,
         force_log_space: bool,
     ) -> torch.Tensor:
         n = feats.shape[0]
-        half = n // 2
-        cols = feats.T
-        sq = torch.sub(cols[0, :, None], cols[0, None, :]).square_()
-        buf = torch.empty_like(sq)
-        for k in range(1, cols.shape[0]):
-            torch.sub(cols[k, :, None], cols[k, None, :], out=buf)
-            sq.addcmul_(buf, buf)
-        del buf
-        dist = sq.clamp_(min=DIST_EPS).sqrt_()
+        if backend == "numba":
+            from ner_patch import _kernels
 
-        log_space = force_log_space
-        if not log_space:
-            expz = torch.mul(dist, -1.0 / temperature).exp_()
-            expz.diagonal().zero_()  # k = i is excluded
-            paired = expz[:, :half] + expz[:, half:]  # columns c and c + B share D0[i, c]
-            den = _select(_select(paired, plan.fwd_take).cumsum(1), plan.fwd_read)
-            log_space = bool(den.min() < _TINY[feats.dtype])
-        shift = 0.0
-        if log_space:
-            # Relative to each row's largest similarity (smallest distance), which keeps
-            # the exponents of near pairs small and precise; the value does not change.
-            dist.diagonal().fill_(math.inf)
-            dmin = dist.amin(1, keepdim=True)
-            dist.diagonal().fill_(_dist_min(dist.dtype))
-            z = torch.sub(dmin, dist).mul_(1.0 / temperature)
-            z.diagonal().fill_(-math.inf)
-            paired = torch.logaddexp(z[:, :half], z[:, half:])
-            logden = _select(_select(paired, plan.fwd_take).logcumsumexp(1), plan.fwd_read)
-            saved, den = z, logden
-            shift = (n - 1) * float(dmin.sum()) / temperature
+            feats_t = np.ascontiguousarray(feats.detach().numpy().T)
+            dist_np = np.empty((n, n), dtype=feats_t.dtype)
+            scaled = np.empty((n, n), dtype=feats_t.dtype)  # -dist / T, -inf on the diagonal
+            sum_dist = _kernels.distances(feats_t, DIST_EPS, 1.0 / temperature, dist_np, scaled)
+            dist = torch.from_numpy(dist_np)
+            fast = (
+                None
+                if force_log_space
+                else _numba_fast(np.exp(scaled, out=scaled), plan, sum_dist, temperature)
+            )
         else:
-            logden = den.log()
-            saved = expz
-
-        # Row i has n - 1 terms j: two per column c of D0 (c and c + B), one for its own.
-        own = logden.view(2, half, half).diagonal(dim1=1, dim2=2).sum()
-        sum_dist = dist.sum() - dist.diagonal().sum()
-        loss = (sum_dist / temperature + 2.0 * logden.sum() - own - shift) / (n * (n - 1))
-
-        ctx.save_for_backward(feats, dist, saved, den, plan.bwd_take, plan.bwd_read)
+            dist = _torch_distances(feats)
+            sum_dist = float(dist.sum() - dist.diagonal().sum())
+            fast = None if force_log_space else _torch_fast(dist, plan, sum_dist, temperature)
+        ctx.mode = backend if fast is not None else "log"
+        loss, saved, den = (
+            fast if fast is not None else _log_space(dist, plan, sum_dist, temperature)
+        )
+        ctx.save_for_backward(feats, dist, saved, den, plan.bwd_order, plan.bwd_read)
         ctx.temperature = temperature
-        ctx.log_space = log_space
-        return loss
+        return loss.to(feats.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
-        feats, dist, saved, den, bwd_take, bwd_read = ctx.saved_tensors
+        feats, dist, saved, den, bwd_order, bwd_read = ctx.saved_tensors
         n = feats.shape[0]
         half = n // 2
+        scale = float(grad_out) / (-ctx.temperature * _terms_per_row(n))
+        if ctx.mode == "numba":
+            from ner_patch import _kernels
+
+            sums = np.empty((n, half), dtype=den.numpy().dtype)
+            _kernels.inverse_sums(den.numpy(), bwd_order.numpy(), bwd_read.numpy(), sums)
+            feats_t = np.ascontiguousarray(feats.detach().numpy().T)
+            grad_t = np.zeros_like(feats_t)
+            _kernels.feature_gradient(
+                feats_t, saved.numpy(), dist.numpy(), sums, _dist_min(feats.dtype), scale, grad_t
+            )
+            return torch.from_numpy(grad_t.T.copy()), None, None, None, None
         own = torch.arange(half, device=feats.device)
         # Weight of each term j over its denominator: 2 per column, 1 for the row's own.
-        if ctx.log_space:
+        if ctx.mode == "log":
             terms = math.log(2.0) - den
             terms.view(2, half, half)[:, own, own] -= math.log(2.0)
-            acc = _select(_select(terms, bwd_take).logcumsumexp(1), bwd_read)
-            coef = torch.add(saved.view(n, 2, half), acc.view(n, 1, half)).exp_().view(n, n)
+            sums = _rows(_rows(terms, bwd_order).logcumsumexp(1), bwd_read)
+            coef = torch.add(saved.view(n, 2, half), sums.view(n, 1, half)).exp_().view(n, n)
         else:
             terms = torch.reciprocal(den).mul_(2.0)
             terms.view(2, half, half)[:, own, own] *= 0.5
-            acc = _select(_select(terms, bwd_take).cumsum(1), bwd_read)
-            coef = torch.mul(saved.view(n, 2, half), acc.view(n, 1, half)).view(n, n)
+            sums = _rows(_rows(terms, bwd_order).cumsum(1), bwd_read)
+            coef = torch.mul(saved.view(n, 2, half), sums.view(n, 1, half)).view(n, n)
         # n(n-1) dL/ds_ik = coef_ik - [k != i]; s = -dist / T; d dist_ik / d f_i = (f_i - f_k) / dist_ik,
         # zero for coincident pairs (dist clamped to its minimum, the diagonal included).
         coef.sub_(1.0).div_(F.threshold(dist, _dist_min(dist.dtype), math.inf))
-        weight = coef.sum(1) + coef.sum(0)
-        grad = weight[:, None] * feats - coef @ feats - (feats.T @ coef).T
-        grad.mul_(grad_out / (-ctx.temperature * n * (n - 1)))
-        return grad, None, None, None
+        ones = torch.ones((n, 1), dtype=feats.dtype, device=feats.device)
+        with_ones = torch.cat([feats, ones], 1)
+        rows, cols = (
+            coef @ with_ones,
+            (with_ones.T @ coef).T,
+        )  # (coef f, row sums), (coef^T f, column sums)
+        grad = (rows[:, -1:] + cols[:, -1:]) * feats - rows[:, :-1] - cols[:, :-1]
+        return grad.mul_(scale), None, None, None, None
 
 
 def ner_loss(
@@ -275,6 +359,7 @@ def ner_loss(
     labels: torch.Tensor,
     temperature: float = 1.0,
     *,
+    backend: str | None = None,
     force_log_space: bool = False,
 ) -> torch.Tensor:
     """Rank-N-Contrast loss of METHODS §3 (value and gradient), without the ``O(n^3)`` loop.
@@ -283,7 +368,9 @@ def ner_loss(
         features: ``(B, 2, d)``: reference (``[:, 0]``) and positive (``[:, 1]``) embeddings.
         labels: ``(B, 3)``: the references' ``[vx*10, vy*10, angle_deg]``, used for both halves.
         temperature: ``tau`` in ``s_ij = -||f_i - f_j|| / tau``.
-        force_log_space: Always use the (slower, underflow-proof) log-space path; for tests.
+        backend: ``"numba"`` (CPU only; the default there) or ``"torch"`` (any device; the
+            default elsewhere).
+        force_log_space: Always use the (slower, underflow-proof) log-space computation.
 
     Returns:
         The scalar loss, differentiable with respect to ``features``. Computed in float32
@@ -300,13 +387,17 @@ def ner_loss(
         )
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    backend = backend or _default_backend(features.device)
+    if backend not in ("numba", "torch"):
+        raise ValueError(f"backend must be 'numba' or 'torch', got {backend!r}")
+    if backend == "numba" and features.device.type != "cpu":
+        raise ValueError("the numba backend runs on CPU tensors only")
     dtype = features.dtype if features.dtype in (torch.float32, torch.float64) else torch.float32
     feats = torch.cat([features[:, 0], features[:, 1]]).to(dtype)
     with torch.no_grad():
         label_dtype = (
             labels.dtype if labels.dtype in (torch.float32, torch.float64) else torch.float32
         )
-        plan = rank_plan(
-            label_distance(labels.detach().to(device=features.device, dtype=label_dtype))
-        )
-    return _RankNContrast.apply(feats, plan, float(temperature), bool(force_log_space))
+        dist0 = label_distance(labels.detach().to(device=features.device, dtype=label_dtype))
+        plan = rank_plan(dist0, backend)
+    return _RankNContrast.apply(feats, plan, float(temperature), backend, bool(force_log_space))

@@ -9,6 +9,14 @@ from ner_patch.loss import DIST_EPS, label_distance, ner_loss, rank_plan
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
+#: The three computations of ner_loss on CPU: Numba kernels, PyTorch operations, log space.
+PATHS = {
+    "numba": {"backend": "numba"},
+    "torch": {"backend": "torch"},
+    "log-space": {"backend": "torch", "force_log_space": True},
+    "numba-log-space": {"backend": "numba", "force_log_space": True},
+}
+
 
 # -- the reference: the formula, written out as loops ---------------------------------------
 def plain_label_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -81,7 +89,7 @@ def loss_and_grad(
 
 
 # -- agreement with the plain implementation ---------------------------------------------------
-@pytest.mark.parametrize("force_log_space", [False, True], ids=["fast", "log-space"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(
     ("batch", "dim", "temperature", "labels_kind"),
     [
@@ -94,30 +102,30 @@ def loss_and_grad(
         (12, 16, 1.0, "continuous"),
     ],
 )
-def test_matches_plain_loop_float64(batch, dim, temperature, labels_kind, force_log_space):
+def test_matches_plain_loop_float64(batch, dim, temperature, labels_kind, path):
     gen = torch.Generator().manual_seed(1000 * batch + dim)
     features = random_features(batch, dim, gen)
     labels = (tied_labels if labels_kind == "tied" else continuous_labels)(batch, gen)
     ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels, temperature=temperature)
-    loss, grad = loss_and_grad(
-        ner_loss, features, labels, temperature=temperature, force_log_space=force_log_space
-    )
+    loss, grad = loss_and_grad(ner_loss, features, labels, temperature=temperature, **PATHS[path])
     torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
 
 
-def test_all_labels_tied():
+@pytest.mark.parametrize("path", PATHS)
+def test_all_labels_tied(path):
     """Every D equal: each denominator is the full row sum."""
     gen = torch.Generator().manual_seed(3)
     features = random_features(6, 3, gen)
-    labels = torch.tensor([[1.0, 2.0, 90.0]]).repeat(6, 1)
+    labels = torch.tensor([[1.0, 2.0, 90.0]], dtype=torch.float64).repeat(6, 1)
     ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
-    loss, grad = loss_and_grad(ner_loss, features, labels)
+    loss, grad = loss_and_grad(ner_loss, features, labels, **PATHS[path])
     torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
 
 
-def test_identical_rows_give_finite_gradients():
+@pytest.mark.parametrize("path", PATHS)
+def test_identical_rows_give_finite_gradients(path):
     """Positives equal to their references and repeated bins: no NaN, same as the plain loop."""
     gen = torch.Generator().manual_seed(4)
     features = random_features(7, 3, gen)
@@ -126,29 +134,29 @@ def test_identical_rows_give_finite_gradients():
     labels = tied_labels(7, gen)
     labels[3] = labels[1]
     ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
-    for force_log_space in (False, True):
-        loss, grad = loss_and_grad(ner_loss, features, labels, force_log_space=force_log_space)
-        assert torch.isfinite(grad).all()
-        torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
-        torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
+    loss, grad = loss_and_grad(ner_loss, features, labels, **PATHS[path])
+    assert torch.isfinite(grad).all()
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-9, atol=1e-12)
 
 
-def test_all_features_identical():
+@pytest.mark.parametrize("path", PATHS)
+def test_all_features_identical(path):
     features = torch.ones(5, 2, 3, dtype=torch.float64)
     labels = tied_labels(5, torch.Generator().manual_seed(5))
-    loss, grad = loss_and_grad(ner_loss, features, labels)
+    loss, grad = loss_and_grad(ner_loss, features, labels, **PATHS[path])
     ref_loss, _ = loss_and_grad(plain_ner_loss, features, labels)
     torch.testing.assert_close(loss, ref_loss)
     assert torch.equal(grad, torch.zeros_like(grad))
 
 
-def test_gradcheck():
+@pytest.mark.parametrize("path", ["numba", "torch", "log-space"])
+def test_gradcheck(path):
     gen = torch.Generator().manual_seed(6)
     features = random_features(5, 3, gen).requires_grad_(True)
     labels = tied_labels(5, gen)
-    assert torch.autograd.gradcheck(lambda x: ner_loss(x, labels, temperature=0.7), (features,))
     assert torch.autograd.gradcheck(
-        lambda x: ner_loss(x, labels, force_log_space=True), (features,)
+        lambda x: ner_loss(x, labels, temperature=0.7, **PATHS[path]), (features,)
     )
 
 
@@ -164,30 +172,8 @@ def test_value_is_shift_and_rotation_invariant():
 
 
 # -- float32 ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("device", DEVICES)
-def test_float32_matches_float64_at_training_scale(device):
-    """Unit-norm embeddings as produced by offset1-model, batch size of the paper."""
-    gen = torch.Generator().manual_seed(8)
-    features = torch.nn.functional.normalize(random_features(512, 3, gen), dim=-1)
-    labels = continuous_labels(512, gen)
-    ref_loss, ref_grad = loss_and_grad(ner_loss, features, labels)
-    loss, grad = loss_and_grad(ner_loss, features.float().to(device), labels.float().to(device))
+def close_in_float32(loss, grad, ref_loss, ref_grad):
     assert loss.dtype == torch.float32 and grad.dtype == torch.float32
-    torch.testing.assert_close(loss.cpu().double(), ref_loss, rtol=1e-5, atol=0)
-    torch.testing.assert_close(
-        grad.cpu().double(), ref_grad, rtol=1e-3, atol=1e-4 * ref_grad.abs().max().item()
-    )
-
-
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("scale", [1e2, 1e4])
-def test_float32_stable_with_large_features(scale, device):
-    """Similarities spanning thousands: exp underflows unless handled; the result must still be right."""
-    gen = torch.Generator().manual_seed(9)
-    features = random_features(16, 3, gen, scale=scale)
-    labels = continuous_labels(16, gen)
-    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
-    loss, grad = loss_and_grad(ner_loss, features.float().to(device), labels.float().to(device))
     assert torch.isfinite(loss) and torch.isfinite(grad).all()
     torch.testing.assert_close(loss.cpu().double(), ref_loss, rtol=1e-5, atol=0)
     torch.testing.assert_close(
@@ -195,16 +181,49 @@ def test_float32_stable_with_large_features(scale, device):
     )
 
 
-def test_small_temperature_float32():
+DEVICE_PATHS = [("cpu", "numba"), ("cpu", "torch")] + (
+    [("cuda", "torch")] if torch.cuda.is_available() else []
+)
+
+
+@pytest.mark.parametrize(("device", "backend"), DEVICE_PATHS)
+def test_float32_matches_float64_at_training_scale(device, backend):
+    """Unit-norm embeddings as produced by offset1-model, batch size of the paper."""
+    gen = torch.Generator().manual_seed(8)
+    features = torch.nn.functional.normalize(random_features(512, 3, gen), dim=-1)
+    features[:50, 1] = features[:50, 0]  # positives that are their reference bin
+    labels = continuous_labels(512, gen)
+    ref_loss, ref_grad = loss_and_grad(ner_loss, features, labels, backend="torch")
+    loss, grad = loss_and_grad(
+        ner_loss, features.float().to(device), labels.float().to(device), backend=backend
+    )
+    close_in_float32(loss, grad, ref_loss, ref_grad)
+
+
+@pytest.mark.parametrize(("device", "backend"), DEVICE_PATHS)
+@pytest.mark.parametrize("scale", [1e2, 1e4])
+def test_float32_stable_with_large_features(scale, device, backend):
+    """Similarities spanning thousands: exp underflows unless handled; the result must still be right."""
+    gen = torch.Generator().manual_seed(9)
+    features = random_features(16, 3, gen, scale=scale)
+    labels = continuous_labels(16, gen)
+    ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels)
+    loss, grad = loss_and_grad(
+        ner_loss, features.float().to(device), labels.float().to(device), backend=backend
+    )
+    close_in_float32(loss, grad, ref_loss, ref_grad)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_small_temperature_float32(backend):
     gen = torch.Generator().manual_seed(10)
     features = torch.nn.functional.normalize(random_features(12, 3, gen), dim=-1)
     labels = tied_labels(12, gen)
     ref_loss, ref_grad = loss_and_grad(plain_ner_loss, features, labels, temperature=0.01)
-    loss, grad = loss_and_grad(ner_loss, features.float(), labels.float(), temperature=0.01)
-    torch.testing.assert_close(loss.double(), ref_loss, rtol=1e-5, atol=0)
-    torch.testing.assert_close(
-        grad.double(), ref_grad, rtol=1e-3, atol=1e-4 * ref_grad.abs().max().item()
+    loss, grad = loss_and_grad(
+        ner_loss, features.float(), labels.float(), temperature=0.01, backend=backend
     )
+    close_in_float32(loss, grad, ref_loss, ref_grad)
 
 
 def test_half_precision_input_is_promoted():
@@ -230,26 +249,31 @@ def test_label_distance_is_l1_velocity_plus_circular_angle():
     torch.testing.assert_close(dist, expected)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_numba_label_distance_is_bitwise_equal(dtype):
+    """Ties are found by exact equality, so both backends must round identically."""
+    from ner_patch.loss import _label_distance_numba
+
+    gen = torch.Generator().manual_seed(13)
+    for labels in (continuous_labels(200, gen, dtype), tied_labels(200, gen, dtype)):
+        assert torch.equal(_label_distance_numba(labels), label_distance(labels))
+
+
 def plan_in_row_terms(dist0: torch.Tensor, backend: str) -> dict[str, list[list[float]]]:
-    """What a plan means per row: D of the columns taken, and D of the boundary each column reads."""
+    """What a plan means per row: D along each order, and the position each column reads."""
     size = dist0.shape[0]
     plan = rank_plan(dist0, backend)
-    flat = dist0.reshape(-1)
-    out = {}
-    for name in ("fwd_take", "bwd_take"):
-        index = getattr(plan, name)
-        assert sorted(index.tolist()) == list(range(size * size))  # a permutation within rows
-        assert (index.view(size, size) // size == torch.arange(size)[:, None]).all()
-        out[name] = flat[index].view(size, size).tolist()
-    # fwd_read/bwd_read index positions of the taken orders.
-    out["fwd_read"] = flat[plan.fwd_take[plan.fwd_read]].view(size, size).tolist()
-    out["bwd_read"] = flat[plan.bwd_take[plan.bwd_read]].view(size, size).tolist()
-    out["fwd_pos"] = (plan.fwd_read.view(size, size) % size).tolist()
-    out["bwd_pos"] = (plan.bwd_read.view(size, size) % size).tolist()
+    out: dict[str, list[list[float]]] = {}
+    for name in ("fwd_order", "bwd_order"):
+        order = getattr(plan, name)
+        assert (order.sort(1).values == torch.arange(size)).all()  # a permutation of each row
+        out[name] = dist0.gather(1, order).tolist()
+    out["fwd_read"] = plan.fwd_read.tolist()
+    out["bwd_read"] = plan.bwd_read.tolist()
     return out
 
 
-@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("backend", ["numba", "torch"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_rank_plan_orders_rows_and_finds_tie_groups(backend, dtype):
     dist0 = torch.tensor(
@@ -263,7 +287,7 @@ def test_rank_plan_orders_rows_and_finds_tie_groups(backend, dtype):
         dtype=dtype,
     )
     plan = plan_in_row_terms(dist0, backend)
-    assert plan["fwd_take"][0] == [2.0, 2.0, 1.0, 0.0, 0.0] and plan["bwd_take"][0] == [
+    assert plan["fwd_order"][0] == [2.0, 2.0, 1.0, 0.0, 0.0] and plan["bwd_order"][0] == [
         0.0,
         0.0,
         1.0,
@@ -271,25 +295,21 @@ def test_rank_plan_orders_rows_and_finds_tie_groups(backend, dtype):
         2.0,
     ]
     # Forward: a column reads the last position (in decreasing order) with D >= its own D.
-    assert plan["fwd_pos"][0] == [4, 1, 2, 1, 4]
-    assert plan["fwd_pos"][1] == [2, 4, 2, 2, 3]
-    assert plan["fwd_pos"][2] == [4] * 5 and plan["fwd_pos"][4] == [4] * 5
-    assert plan["fwd_pos"][3] == [0, 1, 2, 3, 4]
+    assert plan["fwd_read"][0] == [4, 1, 2, 1, 4]
+    assert plan["fwd_read"][1] == [2, 4, 2, 2, 3]
+    assert plan["fwd_read"][2] == [4] * 5 and plan["fwd_read"][4] == [4] * 5
+    assert plan["fwd_read"][3] == [0, 1, 2, 3, 4]
     # Backward: the last position (in increasing order) with D <= its own D.
-    assert plan["bwd_pos"][0] == [1, 4, 2, 4, 1]
-    assert plan["bwd_pos"][1] == [4, 0, 4, 4, 1]
-    assert plan["bwd_pos"][2] == [4] * 5 and plan["bwd_pos"][3] == [4, 3, 2, 1, 0]
-    # Reading at those positions lands on a column with the same D (the tie group's boundary).
-    assert plan["fwd_read"] == dist0.tolist() and plan["bwd_read"] == dist0.tolist()
+    assert plan["bwd_read"][0] == [1, 4, 2, 4, 1]
+    assert plan["bwd_read"][1] == [4, 0, 4, 4, 1]
+    assert plan["bwd_read"][2] == [4] * 5 and plan["bwd_read"][3] == [4, 3, 2, 1, 0]
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_rank_plan_backends_agree(dtype):
     gen = torch.Generator().manual_seed(12)
     dist0 = label_distance(tied_labels(64, gen, dtype))
-    numpy_plan, torch_plan = plan_in_row_terms(dist0, "numpy"), plan_in_row_terms(dist0, "torch")
-    for key in ("fwd_take", "bwd_take", "fwd_read", "bwd_read", "fwd_pos", "bwd_pos"):
-        assert numpy_plan[key] == torch_plan[key], key
+    assert plan_in_row_terms(dist0, "numba") == plan_in_row_terms(dist0, "torch")
 
 
 @pytest.mark.parametrize(
@@ -305,6 +325,8 @@ def test_rejects_bad_shapes(features, labels, message):
         ner_loss(features, labels)
 
 
-def test_rejects_non_positive_temperature():
+def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="temperature"):
         ner_loss(torch.zeros(2, 2, 3), torch.zeros(2, 3), temperature=0.0)
+    with pytest.raises(ValueError, match="backend"):
+        ner_loss(torch.zeros(2, 2, 3), torch.zeros(2, 3), backend="cuda")
