@@ -33,7 +33,7 @@ from ner_repro import analyses
 from ner_repro.config import REPO_ROOT, SessionKey, load_config
 from ner_repro.embedding import EmbeddingRun
 from ner_repro.plan import Plan
-from ner_repro.plotting import demo_gif, fig1, fig2, fig3, style
+from ner_repro.plotting import demo_gif, fig1, fig2, fig3, rotation, style
 
 T_DUR = 10
 N_TRIALS = 40  # 32 train + 8 test trials, 5 per direction
@@ -336,7 +336,7 @@ def test_fig3(fig3_spec, captured: Captured) -> None:
         if what == "embeddings":
             sessions = [EmbeddingRun.load(p).session for p in spec.inputs[f"{method}:{title}"]]
         else:
-            rot = fig3.load_rotation(spec.inputs[f"{method}:{title}"][0])
+            rot = rotation.load_rotation(spec.inputs[f"{method}:{title}"][0])
             sessions = rot.sessions
             for i, session in enumerate(sessions):
                 if session == rot.anchor_session:
@@ -357,7 +357,7 @@ def test_fig3_everything_drawn_is_in_view(fig3_spec) -> None:
     for key, paths in fig3_spec.inputs.items():
         if len(paths) != 1:
             continue
-        rot = fig3.load_rotation(paths[0])
+        rot = rotation.load_rotation(paths[0])
         for fig in (
             fig3.plot_before(rot, "X", "G", fig3_spec.params),
             fig3.plot_after(rot, "X", "G", fig3_spec.params),

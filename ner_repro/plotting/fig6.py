@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ner_repro.plotting import matrices
+from ner_repro.plotting import matrices, rotation
 
 
 def render(
@@ -25,4 +25,4 @@ def render(
 ) -> None:
     """Write every output of the Fig6 target from its analyses."""
     matrices.render_cross(inputs, outputs, params)
-    matrices.render_rotations(inputs, outputs, params)
+    rotation.render_rotations(inputs, outputs, params)

@@ -1,10 +1,10 @@
-"""Panels shared by Fig4–7: decoding matrices, accuracy curves, rotation plots, method styles.
+"""Panels shared by Fig4–7: decoding matrices, accuracy curves, method styles (the rotation
+plots of Fig6/Fig7 are in :mod:`ner_repro.plotting.rotation`).
 
 Sources: ``reference/fig4-7.md`` §2.4 and §3 (the authors' Fig4–7 notebooks and PDFs). What is
 kept from the authors' figures: viridis matrices with fixed colour ranges (R² [0, 1], peak
 accuracy [20, 100] %), one panel per method with the title ``'NER: dia=X\\noff-dia=Y'``,
-mean ± SD accuracy curves with the peak of the mean curve in the legend, and bare 3-D axes with
-``hsv(direction / 8)`` trajectories for the rotation plots. What is fixed (``fig4-7.md`` §6):
+and mean ± SD accuracy curves with the peak of the mean curve in the legend. What is fixed (``fig4-7.md`` §6):
 sessions are in canonical order and the tick labels are the rows' own sessions; titles always
 state both the diagonal and the off-diagonal mean (``n/a`` where a 1×1 matrix has none); no
 ×100 slip; legends that carry numbers are drawn. Additions: a colour bar (values outside the
@@ -12,8 +12,7 @@ range are marked by its extensions), column ticks, and cell values for small mat
 
 Every number drawn is computed here from the analysis files (:mod:`ner_repro.analyses`):
 ``{decoder}_{metric}`` (n, n) and ``{decoder}_acc_time`` (n, n, t) of
-:meth:`~ner_repro.evaluation.CrossDecoding.arrays`, and the rotation files of
-:func:`~ner_repro.analyses.rotate_to_anchor`.
+:meth:`~ner_repro.evaluation.CrossDecoding.arrays`.
 """
 
 from __future__ import annotations
@@ -453,129 +452,6 @@ def curves_figure(
     return fig
 
 
-# -- rotation plots ------------------------------------------------------------------------------
-def _xyz(points: np.ndarray) -> np.ndarray:
-    """First three embedding dimensions (zero-padded below 3-D)."""
-    p = np.asarray(points, dtype=np.float64)
-    if p.shape[-1] >= 3:
-        return p[..., :3]
-    pad = np.zeros((*p.shape[:-1], 3 - p.shape[-1]))
-    return np.concatenate([p, pad], axis=-1)
-
-
-def _draw_averages(ax: Any, averages: np.ndarray, size: float) -> None:
-    """Direction averages (t_dur, d, 8) as dots joined by thin lines, ``hsv(a / 8)``."""
-    n_dir = averages.shape[-1]
-    for a in range(n_dir):
-        traj = _xyz(averages[:, :, a])
-        if not np.isfinite(traj).all():
-            continue
-        color = style.direction_color(a, n_dir)
-        ax.scatter(*traj.T, color=color, edgecolors="none", alpha=0.75, s=size)
-        ax.plot(*traj.T, color=color, linewidth=0.4, alpha=0.75)
-
-
-def _rotation_layout(
-    n: int, rows: int, params: Mapping[str, Any], extra: Any, title_lines: int
-) -> tuple[Figure, list[list[Any]]]:
-    panel = 1.6
-    width = max(n, 3) * panel + 0.2
-    foot_in = footer_inches(width, params, extra)
-    top_in = 0.1 + title_lines * 0.17
-    row_title = 0.2
-    height = foot_in + rows * (panel + row_title) + top_in
-    fig = plt.figure(figsize=(width, height))
-    axes: list[list[Any]] = []
-    x0 = (width - n * panel) / 2
-    for r in range(rows):
-        row = []
-        y = foot_in + (rows - 1 - r) * (panel + row_title)
-        for i in range(n):
-            ax = fig.add_axes(
-                ((x0 + i * panel) / width, y / height, panel / width, panel / height),
-                projection="3d",
-            )
-            style.blank_3d(ax)
-            ax.set_box_aspect(None, zoom=1.3)
-            row.append(ax)
-        axes.append(row)
-    return fig, axes
-
-
-def _suptitle(fig: Figure, text: str) -> None:
-    fig.text(0.5, 1 - 0.06 / fig.get_size_inches()[1], text, ha="center", va="top", fontsize=8)
-
-
-def rotation_before_figure(
-    rotation: Mapping[str, Any],
-    label: str,
-    params: Mapping[str, Any],
-    *,
-    extra: Any = (),
-    group: str = "",
-) -> Figure:
-    """1×n trial-averaged trajectories per direction before rotation (authors' "Before")."""
-    sessions = [str(s) for s in np.atleast_1d(rotation["sessions"])]
-    averages = np.asarray(rotation["averages"])
-    titles = session_labels(sessions)
-    fig, axes = _rotation_layout(len(sessions), 1, params, extra, title_lines=2)
-    for ax, avg, name in zip(axes[0], averages, titles, strict=True):
-        _draw_averages(ax, avg, size=2.0)
-        ax.set_title(name, fontsize=9, y=0.95)
-    _suptitle(fig, f"{label}: direction averages before rotation\n{group}".rstrip())
-    style.add_footer(fig, params, extra)
-    return fig
-
-
-def rotation_after_figure(
-    rotation: Mapping[str, Any],
-    label: str,
-    params: Mapping[str, Any],
-    *,
-    extra: Any = (),
-    anchor: str = "",
-) -> Figure:
-    """2×n: single-trial points (top) and trial averages (bottom) after rotation onto the anchor.
-
-    Panel titles carry each session's RMS distance of its direction averages to the anchor's,
-    before → after the rotation (``rmse_before``/``rmse_after``).
-    """
-    sessions = [str(s) for s in np.atleast_1d(rotation["sessions"])]
-    aligned_avg = np.asarray(rotation["aligned_averages"])
-    before = np.asarray(rotation.get("rmse_before", np.full(len(sessions), np.nan)), float)
-    after = np.asarray(rotation.get("rmse_after", np.full(len(sessions), np.nan)), float)
-    titles = session_labels(sessions)
-    fig, axes = _rotation_layout(len(sessions), 2, params, extra, title_lines=2)
-    for i, name in enumerate(titles):
-        points = _xyz(np.asarray(rotation[f"{i}_aligned"]))
-        angle = np.asarray(rotation[f"{i}_angle"], dtype=np.float64)
-        size = float(np.clip(2000 / max(len(points), 1), 0.05, 1.0))
-        ax = axes[0][i]
-        ax.scatter(
-            *points.T,
-            c=style.angle_color(angle),
-            edgecolors="none",
-            alpha=0.75,
-            s=size,
-            rasterized=True,
-        )
-        ax.set_title(name, fontsize=9, y=0.95)
-        ax = axes[1][i]
-        _draw_averages(ax, aligned_avg[i], size=2.0)
-        ax.set_title(
-            f"RMSE {before[i]:.3g} → {after[i]:.3g}" if np.isfinite(after[i]) else "",
-            fontsize=7,
-            y=1.0,
-        )
-    anchor = anchor or str(rotation.get("anchor", ""))
-    _suptitle(
-        fig,
-        f"{label}: after rotation onto\n{anchor}" if anchor else f"{label}: after rotation",
-    )
-    style.add_footer(fig, params, extra)
-    return fig
-
-
 # -- the authors' published matrices (for comparison only) -----------------------------------------
 def from_published(path: PathLike, decoder: str = "linear") -> dict[str, Any]:
     """The authors' Fig5–7 summary ``.npz`` (``date_subjects``, ``vel_R_2D``, ``pos_R_2D``,
@@ -689,32 +565,3 @@ def cross_accuracy_figure(
         "diagonal included, as in the paper; legend: peak of the mean curve",
     ]
     return curves_figure(curves, params, title=title, extra=extra)
-
-
-def render_rotations(
-    inputs: Mapping[str, Sequence[PathLike]],
-    outputs: Mapping[str, PathLike],
-    params: Mapping[str, Any],
-) -> None:
-    """Before/After rotation plots for every ``{method}:rotate{suffix}`` input."""
-    methods = {m.name: m for m in methods_from_params(params.get("rotate_methods"))}
-    anchors = params.get("anchors") or {}
-    for key, paths in inputs.items():
-        name, sep, rest = key.partition(":")
-        if not sep or not rest.startswith("rotate"):
-            continue
-        wanted = {when: outputs.get(f"{key}:{when}") for when in ("Before", "After")}
-        if not any(wanted.values()):
-            continue
-        rotation = load_npz(paths[0])
-        check_mode(rotation, params, paths[0])
-        method = methods.get(name, Method(name, name, infer_kind(name)))
-        anchor = str(anchors.get(key, rotation.get("anchor", "")))
-        group = str(params.get("rotation_group", params.get("group", "")))
-        extra = [group, f"training splits; rotated onto the direction averages of {anchor}"]
-        if wanted["Before"]:
-            fig = rotation_before_figure(rotation, method.label, params, extra=extra, group=group)
-            style.save(fig, wanted["Before"])
-        if wanted["After"]:
-            fig = rotation_after_figure(rotation, method.label, params, extra=extra, anchor=anchor)
-            style.save(fig, wanted["After"])
