@@ -75,6 +75,9 @@ def provenance_text(params: Mapping[str, Any], extra: str | Sequence[str] = ()) 
             parts.append(f"example session {example}")
     skipped = params.get("skipped") or []
     parts.append(f"skipped (absent): {_compact(skipped)}" if skipped else "skipped: none")
+    cap = params.get("training_cap") or {}
+    if cap:
+        parts.append("TRAINING CAPPED at " + ", ".join(f"{k}={v}" for k, v in cap.items()))
     if "evaluation" in params:
         parts.append(f"evaluation: {params['evaluation']}")
     if "seed" in params:

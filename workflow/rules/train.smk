@@ -21,7 +21,7 @@ rule train_embedding:
         mem_mb=4000,
         runtime=240,
     params:
-        spec=lambda w: config["methods"][w.method],
+        spec=lambda w: PLAN.method_spec(w.method),
         device=TRAIN_DEVICE,
         checkpoint=lambda w: f"{RESULTS}/checkpoints/{w.method}/{w.session}_seed{w.seed}.pt",
     script:
