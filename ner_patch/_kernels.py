@@ -44,10 +44,10 @@ def label_distances(
 def plan_rows(  # pragma: no cover - compiled
     perm: np.ndarray, ordered: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Orders and tie-group boundaries per row, from sorted rows.
+    """Orders and tie-group boundaries per row, from rows sorted by increasing ``D``.
 
     Args:
-        perm: ``(B, B)``: column at each position of the row sorted by increasing ``D``.
+        perm: ``(B, B)`` int64: the column at each position of the sorted row.
         ordered: ``(B, B)``: the sorted values (only compared for equality).
 
     Returns:
@@ -65,7 +65,36 @@ def plan_rows(  # pragma: no cover - compiled
             while last + 1 < size and ordered[r, last + 1] == ordered[r, first]:
                 last += 1
             for pos in range(first, last + 1):
-                col = np.int64(perm[r, pos])
+                col = perm[r, pos]
+                bwd_order[r, pos] = col
+                fwd_order[r, size - 1 - pos] = col
+                bwd_read[r, col] = last
+                fwd_read[r, col] = size - 1 - first
+            first = last + 1
+    return fwd_order, fwd_read, bwd_order, bwd_read
+
+
+@numba.njit(cache=True, nogil=True)
+def plan_rows_packed(  # pragma: no cover - compiled
+    keys: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`plan_rows` from sorted ``(value bits << 32) | column`` keys (``(B, B)`` uint64)."""
+    size = keys.shape[0]
+    fwd_order = np.empty((size, size), np.int64)
+    fwd_read = np.empty((size, size), np.int64)
+    bwd_order = np.empty((size, size), np.int64)
+    bwd_read = np.empty((size, size), np.int64)
+    low = np.uint64(0xFFFFFFFF)
+    shift = np.uint64(32)
+    for r in range(size):
+        first = 0
+        while first < size:
+            value = keys[r, first] >> shift
+            last = first
+            while last + 1 < size and (keys[r, last + 1] >> shift) == value:
+                last += 1
+            for pos in range(first, last + 1):
+                col = np.int64(keys[r, pos] & low)
                 bwd_order[r, pos] = col
                 fwd_order[r, size - 1 - pos] = col
                 bwd_read[r, col] = last

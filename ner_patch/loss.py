@@ -29,11 +29,18 @@ the ``B`` rows of a ``B x B`` matrix:
   e^{s_{ik}} \sum_{j \ne i:\, D_{ij} \le D_{ik}} 1 / \mathrm{den}_{ij}`,
   a cumulative sum in order of increasing ``D``, read at the other end of the tie group.
 
+Implementations. On CPU the default backend, ``"numba"``, runs single-threaded Numba
+kernels (:mod:`ner_patch._kernels`) with NumPy's vectorised ``exp``/``log``; the
+``"torch"`` backend (default on CUDA) does the same with PyTorch operations. Both are
+checked against a plain loop in the tests.
+
 Numerics. Exponentials are taken of ``s <= 0`` directly. If a denominator underflows
 (possible only when similarities span more than ~80: large-magnitude features or a
 small temperature), the batch is recomputed in log space (``logcumsumexp``, each row
-shifted by its largest similarity -- the authors' stabilisation), which is exact but slower. Distances come from coordinate differences, not from a Gram matrix,
-so coincident points have exactly zero distance and close pairs keep full precision.
+shifted by its largest similarity -- the authors' stabilisation), which is exact but
+slower. Distances come from coordinate differences, not from a Gram matrix, so
+coincident points have exactly zero distance and close pairs keep full precision; the
+CPU gradient is also accumulated from coordinate differences.
 
 Coincident points. The gradient of :math:`\|x\|` is undefined at ``x = 0``, and batches
 contain identical rows (a positive equal to its reference, the same bin drawn twice).
@@ -45,7 +52,6 @@ through their distance -- what autograd gives for ``sqrt(clamp(sq, min=DIST_EPS)
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +147,7 @@ def _rank_plan_numba(dist0: torch.Tensor) -> RankPlan:
 
     size = dist0.shape[0]
     values = dist0.detach().contiguous().numpy()
-    if values.dtype == np.float32 and sys.byteorder == "little":
+    if values.dtype == np.float32:
         # Sort (value, column) pairs packed into uint64: the bit patterns of non-negative
         # float32 values order like the values, and NumPy's 64-bit sort is vectorised
         # (several times faster than argsort, and than torch.sort on CPU).
@@ -149,12 +155,11 @@ def _rank_plan_numba(dist0: torch.Tensor) -> RankPlan:
             size, dtype=np.uint64
         )
         keys.sort(axis=1)
-        halves = keys.view(np.uint32).reshape(size, size, 2)
-        perm, ordered = halves[..., 0], halves[..., 1]
+        plan = _kernels.plan_rows_packed(keys)
     else:
         perm = np.argsort(values, axis=1)
-        ordered = np.take_along_axis(values, perm, axis=1)
-    return RankPlan(*(torch.from_numpy(a) for a in _kernels.plan_rows(perm, ordered)))
+        plan = _kernels.plan_rows(perm, np.take_along_axis(values, perm, axis=1))
+    return RankPlan(*(torch.from_numpy(a) for a in plan))
 
 
 def _rank_plan_torch(dist0: torch.Tensor) -> RankPlan:
