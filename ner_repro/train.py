@@ -75,7 +75,7 @@ _CALL_PARAMS = ("device", "verbose")
 _CHECKPOINT_FORMAT = "ner_repro.train checkpoint 1"
 
 
-@register("ner")
+@register("ner", resumable=True)
 def train_ner(
     session: SessionData,
     *,
@@ -101,7 +101,7 @@ def train_ner(
     )
 
 
-@register("cebra")
+@register("cebra", resumable=True)
 def train_cebra(
     session: SessionData,
     *,

@@ -44,9 +44,10 @@ def run(session, kind="ner", seed=0, **params):
     )
 
 
-def test_kinds_are_registered():
+def test_kinds_are_registered_as_resumable():
     assert methods.get("ner") is train.train_ner
     assert methods.get("cebra") is train.train_cebra
+    assert methods.is_resumable("ner") and methods.is_resumable("cebra")
 
 
 def test_paper_settings_are_the_defaults():
