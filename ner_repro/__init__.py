@@ -11,7 +11,7 @@ Every concept lives in one module:
 * :mod:`ner_repro.ingest`      -- the three input formats -> :class:`~ner_repro.session.SessionData`.
 * :mod:`ner_repro.session`     -- the per-session ``.npz`` contract.
 * :mod:`ner_repro.embedding`   -- the per-run embedding ``.npz`` contract.
-* :mod:`ner_repro.simulate`    -- the offline demo's centre-out simulator.
+* :mod:`ner_repro.simulate`    -- the centre-out simulator (offline demo, tests' known latents).
 * :mod:`ner_repro.acquire`     -- the recording manifest, download and checksum checks.
 * :mod:`ner_repro.config`      -- configuration loading, validation and session lists.
 """

@@ -283,7 +283,44 @@ def _read_trialdata(
     bin_size_s: float,
     keep_results: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    trials = _trial_list(path, variables)
+    windows = trial_windows(
+        _trial_list(path, variables),
+        area,
+        t_dur,
+        smoothing=smoothing,
+        bin_size_s=bin_size_s,
+        keep_results=keep_results,
+        path=path,
+    )
+    return windows.neural, windows.labels, windows.details
+
+
+@dataclass
+class TrialWindows:
+    """The go-cue windows of the usable trials of a ``trial_data`` struct array."""
+
+    neural: np.ndarray  # (n_kept * t_dur, N) smoothed spike counts
+    labels: np.ndarray  # (n_kept * t_dur, 3) [vx*10, vy*10, angle_deg]
+    details: dict[str, Any]  # trial counts, drops, smoothing, ... (the session's provenance)
+    kept: np.ndarray  # (n_kept,) index of each kept trial in ``trials``
+    starts: np.ndarray  # (n_kept,) first bin of its window (after re-binning)
+
+
+def trial_windows(
+    trials: Sequence[Mapping[str, Any]],
+    area: str,
+    t_dur: int,
+    *,
+    smoothing: Smoothing = Smoothing(),
+    bin_size_s: float = 0.03,
+    keep_results: Sequence[str] = ("R",),
+    path: str | os.PathLike[str] | None = None,
+) -> TrialWindows:
+    """Smooth each usable trial's spikes and cut ``[goCue, goCue + t_dur)`` (METHODS §1).
+
+    ``trials`` are TrialData structs as read from a file (``path`` names it in errors): the
+    raw-TrialData reading of :func:`read_session`, also usable on trials held in memory.
+    """
     fields = set(trials[0])
     spike_key = next((k for k in SPIKE_FIELDS.get(area, (f"{area}_spikes",)) if k in fields), None)
     if spike_key is None:
@@ -308,7 +345,7 @@ def _read_trialdata(
 
     kernel = gaussian_kernel(smoothing.sigma_bins, smoothing.half_width)
     n_neurons: int | None = None
-    neural, velocity, directions = [], [], []
+    neural, velocity, directions, kept, starts = [], [], [], [], []
     dropped = {"result": 0, "no_go_cue": 0, "too_short": 0, "nan_direction": 0, "nan_velocity": 0}
     for number, trial in enumerate(trials):
         if "result" in trial and keep_results:
@@ -365,6 +402,8 @@ def _read_trialdata(
         neural.append(smooth_trial(spikes, kernel)[start : start + t_dur])
         velocity.append(window_vel)
         directions.append(direction)
+        kept.append(number)
+        starts.append(start)
     if not neural:
         raise InputError(path, f"no usable trials for area {area} (dropped: {dropped})")
     angles, coding = classify_directions(np.asarray(directions), path)
@@ -379,4 +418,4 @@ def _read_trialdata(
         "spike_field": spike_key,
         "direction_coding": coding,
     }
-    return neural_arr, labels, details
+    return TrialWindows(neural_arr, labels, details, np.array(kept), np.array(starts))

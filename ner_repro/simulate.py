@@ -20,23 +20,35 @@ The model, per trial:
 A few trials are made unusable on purpose (a failed trial, one too short for the
 analysis window, one with missing velocity) so that the demo also exercises the
 dropping rules of the ingestion.
+
+:func:`simulate_session` gives one area of a simulated session in memory, as ingestion
+would read it, together with the latent of each of its bins: the sessions with a known
+latent on which the tests check the baselines.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ner_repro.session import SessionData
+
 N_DIRECTIONS = 8
+
+#: The latent of every simulated neuron (velocity and speed in units of ``peak_speed``).
+LATENT = ("vx", "vy", "speed", "prep_x", "prep_y")
+
+#: An area's weights of [velocity, speed, preparation], and the lag (bins) of its velocity.
+Tuning = tuple[float, float, float, int]
 
 #: How strongly each area's neurons weight [velocity, speed, preparation], and the
 #: lag (bins) of its velocity tuning.
-AREA_TUNING: Mapping[str, tuple[float, float, float, int]] = {
+AREA_TUNING: Mapping[str, Tuning] = {
     "M1": (1.0, 0.5, 0.3, 0),
     "PMd": (0.45, 0.3, 1.0, 0),
     "S1": (1.0, 0.4, 0.05, 2),
@@ -73,12 +85,20 @@ def _min_jerk(n: int) -> np.ndarray:
 
 def simulate_trials(spec: SimulatedSession) -> list[dict[str, Any]]:
     """The ``trial_data`` struct array (as a list of dicts) of one simulated session."""
+    return _simulate(spec)[0]
+
+
+def _simulate(
+    spec: SimulatedSession, tuning: Mapping[str, Tuning] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, list[np.ndarray]]]:
+    """The trials, and per area and trial the latent ``(T_i, 5)`` its neurons are driven by."""
+    tuning = {**AREA_TUNING, **(tuning or {})}
     rng = np.random.default_rng(spec.seed)
     dt = spec.bin_size_s
     # Neurons of this session: tuning weights per area.
     neurons = {}
     for area, n in spec.areas.items():
-        w_vel, w_speed, w_prep, lag = AREA_TUNING[area]
+        w_vel, w_speed, w_prep, lag = tuning[area]
         pref = rng.uniform(0, 2 * np.pi, n)
         gain = rng.lognormal(0.0, 0.3, n)
         weights = np.column_stack(
@@ -100,6 +120,7 @@ def simulate_trials(spec: SimulatedSession) -> list[dict[str, Any]]:
         (2 * spec.n_trials) // 3: "nan_velocity",
     }
     trials = []
+    latents: dict[str, list[np.ndarray]] = {area: [] for area in neurons}
     for number in range(spec.n_trials):
         direction = int(directions[number])
         theta = direction * np.pi / 4
@@ -144,11 +165,49 @@ def simulate_trials(spec: SimulatedSession) -> list[dict[str, Any]]:
             z = np.column_stack([lagged, prep_xy])
             rate = np.exp(base + z @ weights.T)
             trial[SPIKE_FIELD[area]] = rng.poisson(rate).astype(np.float64)
+            latents[area].append(z)
         if bad.get(number) == "nan_velocity":
             vel[onset + 2, :] = np.nan
         trial["vel"] = vel
         trials.append(trial)
-    return trials
+    return trials, latents
+
+
+def simulate_session(
+    spec: SimulatedSession,
+    area: str = "M1",
+    *,
+    t_dur: int = 40,
+    train_fraction: float = 0.8,
+    tuning: Tuning | None = None,
+) -> tuple[SessionData, np.ndarray]:
+    """One area of ``spec`` as a session, without writing a file, and its known latent.
+
+    The session is what :func:`ner_repro.ingest.read_session` makes of the file
+    :func:`write_session` writes (same trials dropped, same smoothing and go-cue window,
+    :func:`ner_repro.ingest.trial_windows`). The latent ``(T, 5)`` is, per bin of the session,
+    :data:`LATENT` as the area's neurons see it (lagged for S1). ``tuning`` replaces the area's
+    :data:`AREA_TUNING` (same random draws: only the neurons' weights change).
+    """
+    from ner_repro.ingest import trial_windows
+
+    trials, latents = _simulate(spec, None if tuning is None else {area: tuning})
+    windows = trial_windows(trials, area, t_dur, bin_size_s=spec.bin_size_s)
+    windowed = zip(windows.kept, windows.starts, strict=True)
+    latent = np.concatenate([latents[area][k][start : start + t_dur] for k, start in windowed])
+    session = SessionData(
+        monkey=spec.monkey,
+        date=spec.date,
+        area=area,
+        neural=windows.neural,
+        labels=windows.labels,
+        t_dur=t_dur,
+        train_fraction=train_fraction,
+        source="simulated",
+        source_format="trialdata",
+        meta={"simulated": asdict(spec), **windows.details},
+    )
+    return session, latent
 
 
 def write_session(spec: SimulatedSession, out_dir: str | os.PathLike[str]) -> Path:

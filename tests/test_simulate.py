@@ -8,8 +8,10 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from ner_repro.ingest import read_session
 from ner_repro.simulate import (
+    LATENT,
     SimulatedSession,
     sessions_from_config,
+    simulate_session,
     simulate_trials,
     write_session,
 )
@@ -90,3 +92,22 @@ def test_sessions_from_config_seeds_are_stable():
     )
     assert [s.seed for s in first] == [s.seed for s in again[:2]]
     assert first[0].seed != first[1].seed and first[0].date == "20240101"
+
+
+@pytest.mark.parametrize(("area", "t_dur"), [("M1", 20), ("S1", 40)])
+def test_session_in_memory_is_the_ingested_file(tmp_path, area, t_dur):
+    """simulate_session gives what reading the written file gives, and the latent of its bins."""
+    spec = SimulatedSession("Simon", "20240101", areas={"M1": 12, "S1": 9}, n_trials=30, seed=6)
+    session, latent = simulate_session(spec, area, t_dur=t_dur)
+    read = read_session(write_session(spec, tmp_path), area, t_dur=t_dur)
+    np.testing.assert_array_equal(session.neural, read.neural)
+    np.testing.assert_array_equal(session.labels, read.labels)
+    assert (
+        session.name == read.name and session.meta["trials_dropped"] == read.meta["trials_dropped"]
+    )
+    assert latent.shape == (len(session.labels), len(LATENT))
+    # Velocity in units of peak_speed: the labels are 10 x velocity (lagged by 2 bins in S1).
+    lag = 2 if area == "S1" else 0
+    vel = latent.reshape(session.n_trials, t_dur, -1)[:, lag:, :2]
+    labels = session.labels.reshape(session.n_trials, t_dur, -1)[:, : t_dur - lag, :2]
+    np.testing.assert_allclose(vel * spec.peak_speed * 10, labels, atol=1e-9)
