@@ -217,22 +217,7 @@ def plot_decoding(run: InSample, label: str, params: Mapping[str, Any]) -> plt.F
 
 
 def _scatter_embedding(ax: Any, emb: np.ndarray, colors: Any, **kw: Any) -> None:
-    if emb.shape[1] >= 3:
-        ax.scatter(emb[:, 0], emb[:, 1], emb[:, 2], c=colors, **kw)
-    else:
-        ax.scatter(emb[:, 0], emb[:, 1], c=colors, **kw)
-
-
-def _plot_averages(ax: Any, avg: np.ndarray, s: float, lw: float, alpha: float = 1.0) -> None:
-    """Direction averages ``(t_dur, d, 8)``: scatter plus line per direction, ``hsv(i/8)``."""
-    for i in range(avg.shape[2]):
-        traj = avg[:, :, i]
-        if not np.isfinite(traj).all():
-            continue
-        color = style.direction_color(i)
-        coords = [traj[:, k] for k in range(min(3, traj.shape[1]))]
-        ax.scatter(*coords, color=color, s=s, alpha=alpha, edgecolors="none")
-        ax.plot(*coords, color=color, lw=lw, alpha=alpha)
+    ax.scatter(*style.coords(emb), c=colors, **kw)
 
 
 def _bare(ax: Any) -> None:
@@ -260,7 +245,7 @@ def plot_embedding(run: InSample, label: str, params: Mapping[str, Any]) -> plt.
         rasterized=len(emb) > RASTER_ABOVE,
     )
     avg, counts = trial_averages(emb, run.labels, run.t_dur)
-    _plot_averages(right, avg, s=3, lw=0.5)
+    style.plot_direction_averages(right, avg, s=3, lw=0.5)
     dims = "" if d <= 3 else f" (first 3 of {d} dimensions)"
     left.set_title(f"all {len(emb)} training bins{dims}", fontsize=10)
     right.set_title(

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from ner_repro.alignment import trial_averages
 from ner_repro.decoding import direction_class
@@ -45,10 +44,6 @@ def _axes(dim: int) -> tuple[plt.Figure, Any]:
     return fig, ax
 
 
-def _coords(arr: np.ndarray) -> list[np.ndarray]:
-    return [arr[..., k] for k in range(min(3, arr.shape[-1]))]
-
-
 def _title(
     fig: plt.Figure, run: EmbeddingRun, label: str, what: str, params: Mapping[str, Any]
 ) -> None:
@@ -70,7 +65,7 @@ def plot_single_trials(run: EmbeddingRun, label: str, params: Mapping[str, Any])
         if not sel.any():
             continue
         ax.scatter(
-            *_coords(run.train[sel]),
+            *style.coords(run.train[sel]),
             color=style.direction_color(i),
             s=0.5,
             alpha=0.75,
@@ -87,13 +82,7 @@ def plot_single_trials(run: EmbeddingRun, label: str, params: Mapping[str, Any])
 def plot_averages(run: EmbeddingRun, label: str, params: Mapping[str, Any]) -> plt.Figure:
     fig, ax = _axes(run.dim)
     avg, counts = trial_averages(run.train, run.labels_train, run.t_dur)
-    for i in range(avg.shape[2]):
-        if not counts[i]:
-            continue
-        pts = _coords(avg[:, :, i])
-        color = style.direction_color(i)
-        ax.scatter(*pts, color=color, s=3, edgecolors="none")
-        ax.plot(*pts, color=color, lw=0.5)
+    style.plot_direction_averages(ax, avg, s=3, lw=0.5)
     _title(fig, run, label, f"trial averages of 8 directions ({int(counts.sum())} trials)", params)
     fig.subplots_adjust(left=0, right=1, bottom=0, top=0.88)
     style.add_footer_with_room(fig, params)

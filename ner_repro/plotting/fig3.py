@@ -129,7 +129,7 @@ def plot_session_averages(
     fig = rotation.new_figure(n, 1)
     for i, item in enumerate(items):
         ax = rotation.new_axes(fig, 1, n, i + 1, dim)
-        rotation.plot_averages(ax, item.averages, s=1, lw=0.25)
+        style.plot_direction_averages(ax, item.averages, s=1, lw=0.25, alpha=rotation.ALPHA)
         note = f"\n{item.note}" if item.note else ""
         ax.set_title(
             f"{style.session_title(item.session, short=True)}{note}",

@@ -6,7 +6,8 @@ per session, as the authors did:
 
 ``Before``
     One row: the 8 direction-averaged training trajectories of each session in its own frame
-    (scatter s=1 plus line lw 0.25, ``hsv(i/8)``, alpha 0.75).
+    (scatter s=1 plus line lw 0.25, ``hsv(i/8)``, alpha 0.75;
+    :func:`ner_repro.plotting.style.plot_direction_averages`).
 ``After``
     Two rows: every training bin after the session's rotation onto the anchor (the authors'
     s=0.05 at their session sizes, larger for fewer bins, see :func:`point_size`), and the
@@ -47,6 +48,7 @@ DPI = 300
 ZOOM = 1.2
 TITLE_FONTSIZE = 7
 PANEL_FONTSIZE = 6.5
+ALPHA = 0.75  # of every point and line, as the authors
 
 
 @dataclass
@@ -111,25 +113,10 @@ def new_axes(fig: Figure, rows: int, cols: int, index: int, dim: int) -> Any:
     return ax
 
 
-def _xyz(arr: np.ndarray) -> list[np.ndarray]:
-    return [arr[..., k] for k in range(min(3, arr.shape[-1]))]
-
-
-def plot_averages(ax: Any, avg: np.ndarray, s: float, lw: float, alpha: float = 0.75) -> None:
-    """Direction averages ``(t_dur, d, 8)``: scatter plus line per direction, ``hsv(i/8)``."""
-    for i in range(avg.shape[2]):
-        traj = avg[:, :, i]
-        if not np.isfinite(traj).all():
-            continue
-        color = style.direction_color(i)
-        ax.scatter(*_xyz(traj), color=color, s=s, alpha=alpha, edgecolors="none")
-        ax.plot(*_xyz(traj), color=color, lw=lw, alpha=alpha)
-
-
 def plot_points(ax: Any, emb: np.ndarray, angles: np.ndarray, s: float) -> None:
     """Every bin coloured by its direction, ``hsv(class/8)``, rasterised in the PDF."""
     colors = style.direction_color(direction_class(angles))
-    ax.scatter(*_xyz(emb), c=colors, s=s, alpha=0.75, edgecolors="none", rasterized=True)
+    ax.scatter(*style.coords(emb), c=colors, s=s, alpha=ALPHA, edgecolors="none", rasterized=True)
 
 
 def point_size(n_points: int) -> float:
@@ -188,7 +175,7 @@ def before_figure(
     fig = new_figure(n, 1)
     for i in range(n):
         ax = new_axes(fig, 1, n, i + 1, rot.dim)
-        plot_averages(ax, rot.averages[i], s=1, lw=0.25)
+        style.plot_direction_averages(ax, rot.averages[i], s=1, lw=0.25, alpha=ALPHA)
         ax.set_title(titles[i], fontsize=PANEL_FONTSIZE)
     finish(fig, title, params, extra)
     return fig
@@ -216,7 +203,7 @@ def after_figure(
     avg_limits = limits([np.moveaxis(rot.aligned_averages, 2, 3)], dim)  # (n, t, 8, d)
     for i in range(n):
         ax = new_axes(fig, 2, n, n + i + 1, rot.dim)
-        plot_averages(ax, rot.aligned_averages[i], s=0.5, lw=0.25)
+        style.plot_direction_averages(ax, rot.aligned_averages[i], s=0.5, lw=0.25, alpha=ALPHA)
         set_limits(ax, avg_limits)
         if bottom_titles is not None and bottom_titles[i]:
             ax.set_title(bottom_titles[i], fontsize=PANEL_FONTSIZE)

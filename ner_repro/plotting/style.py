@@ -37,6 +37,26 @@ def angle_color(angle_deg: np.ndarray) -> Any:
     return plt.cm.hsv(np.asarray(angle_deg, dtype=float) / 360.0)
 
 
+def coords(points: np.ndarray) -> list[np.ndarray]:
+    """The first (up to) three coordinates of ``points`` (..., d), to unpack into ``scatter``
+    or ``plot`` of 2-D or 3-D axes."""
+    return [points[..., k] for k in range(min(3, points.shape[-1]))]
+
+
+def plot_direction_averages(
+    ax: Any, avg: np.ndarray, s: float, lw: float, alpha: float = 1.0
+) -> None:
+    """Direction averages ``(t_dur, d, 8)`` (NaN where a direction has no trials): per
+    direction a scatter plus a line in the authors' ``hsv(i/8)``."""
+    for i in range(avg.shape[2]):
+        traj = avg[:, :, i]
+        if not np.isfinite(traj).all():
+            continue
+        color = direction_color(i)
+        ax.scatter(*coords(traj), color=color, s=s, alpha=alpha, edgecolors="none")
+        ax.plot(*coords(traj), color=color, lw=lw, alpha=alpha)
+
+
 def blank_3d(ax: Any, elev: float | None = None, azim: float | None = None) -> None:
     """The authors' bare 3-D axes: white, no panes, ticks or axis lines."""
     ax.set_facecolor("white")
