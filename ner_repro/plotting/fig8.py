@@ -164,6 +164,13 @@ def _bare_2d(ax: Any) -> None:
         spine.set_color(_SPINE)
 
 
+def _default_margins(fig: Figure, foot: float, panel_h: float) -> tuple[float, float]:
+    """Bottom and height (figure fractions) of the axes of a ``panel_h``-inch row above the
+    footer (``foot``, a fraction) with matplotlib's default margins (bottom 0.11, top 0.88)."""
+    h = fig.get_size_inches()[1]
+    return foot + 0.11 * panel_h / h, 0.77 * panel_h / h
+
+
 def _row_axes(
     fig: Figure,
     n: int,
@@ -296,9 +303,7 @@ def family_var_figure(
     # 0.1 in more than the authors' figure on top: our titles name the set on a second line
     fig, foot, _ = _figure(width, panel_h + 0.1, params, extra, DPI["var"])
     # the authors' subplots_adjust(wspace=0.2) with matplotlib's default margins
-    h = fig.get_size_inches()[1]
-    bottom = foot + 0.11 * panel_h / h
-    height = 0.77 * panel_h / h
+    bottom, height = _default_margins(fig, foot, panel_h)
     axes = _row_axes(fig, n, VAR_AXES_IN[0], bottom, height, gap=VAR_AXES_IN[1])
     ref_name, ref = reference
     _positions(axes[0], ref["true_pos"], ref, 0.05, 0.0)
@@ -326,9 +331,7 @@ def decoding_figure(
     (light frame, no ticks) are followed."""
     width, panel_h = 10.0, 5.0
     fig, foot, _ = _figure(width, panel_h, params, extra, DPI["decoding"])
-    h = fig.get_size_inches()[1]
-    bottom = foot + 0.11 * panel_h / h
-    height = 0.77 * panel_h / h
+    bottom, height = _default_margins(fig, foot, panel_h)
     ax1 = fig.add_axes((0.125, bottom, 0.3525, height))
     ax2 = fig.add_axes((0.5475, bottom, 0.3525, height))
     _positions(ax1, arrays["true_pos"], arrays, 0.5, 0.05)
