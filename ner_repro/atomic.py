@@ -1,4 +1,4 @@
-"""All-or-nothing output files.
+"""All-or-nothing output files, and the checked reading of ``.npz`` files.
 
 Every output of the pipeline is written to a temporary file in the target's
 directory and renamed into place only when complete, so an interrupted job or
@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ner_repro.errors import InputError
 
 
 @contextlib.contextmanager
@@ -62,6 +64,31 @@ def save_npz(
         with open(tmp, "wb") as fh:
             saver(fh, **{k: np.asarray(v) for k, v in arrays.items()})
     return Path(target)
+
+
+def load_npz(
+    path: str | os.PathLike[str], required: Sequence[str] = (), what: str = "an .npz file"
+) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path``.
+
+    An unreadable file, or one without every ``required`` key, raises
+    :class:`~ner_repro.errors.InputError` naming ``path`` and ``what`` it should be
+    (e.g. ``"a session file"``).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in required if k not in npz.files]
+            if missing:
+                raise InputError(
+                    path,
+                    f"not {what}: missing key(s) {', '.join(missing)} "
+                    f"(found: {', '.join(npz.files)})",
+                )
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(path, f"cannot read {what} ({exc})") from exc
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:

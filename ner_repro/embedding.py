@@ -149,18 +149,7 @@ class EmbeddingRun:
             "session",
             "seed",
         )
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                missing = [k for k in required if k not in npz.files]
-                if missing:
-                    raise InputError(
-                        path, f"not an embedding file: missing key(s) {', '.join(missing)}"
-                    )
-                data = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(path, f"cannot read embedding file ({exc})") from exc
+        data = atomic.load_npz(path, required, "an embedding file")
         return cls(
             method=str(data["method"]),
             session=str(data["session"]),

@@ -428,20 +428,7 @@ def read_published(
     :data:`UNSEEDED`. Checks the keys, the trial length and that angle and version are constant
     within every trial.
     """
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in _PUBLISHED_KEYS if k not in npz.files]
-            if missing:
-                raise InputError(
-                    path,
-                    f"not an authors' Fig8 file: missing key(s) {', '.join(missing)} "
-                    f"(found: {', '.join(npz.files)})",
-                )
-            data = {k: np.asarray(npz[k]) for k in npz.files}
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(path, f"cannot read the published embedding ({exc})") from exc
+    data = atomic.load_npz(path, _PUBLISHED_KEYS, "an authors' Fig8 file")
     for part in ("train", "test"):
         n = data[f"cebra_veldir_{part}"].shape[0]
         for key in ("continuous_index", "target_angle", "version_index"):

@@ -179,18 +179,7 @@ class SessionData:
     def load(cls, path: str | os.PathLike[str]) -> SessionData:
         """Read a session ``.npz`` and check it against the contract."""
         required = ("neural", "labels", "t_dur", "monkey", "date", "area")
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                missing = [k for k in required if k not in npz.files]
-                if missing:
-                    raise InputError(
-                        path, f"not a session file: missing key(s) {', '.join(missing)}"
-                    )
-                data = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(path, f"cannot read session file ({exc})") from exc
+        data = atomic.load_npz(path, required, "a session file")
         meta = provenance.from_npz(data["meta_json"]) if "meta_json" in data else {}
         session = cls(
             monkey=str(data["monkey"]),

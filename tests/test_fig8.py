@@ -367,6 +367,10 @@ def test_demo_plan_is_synthetic(tmp_path):
         for m in ("NER", "CEBRA")
         for f in ("curve-straight", "curve-up-down")
         for p in ("embedding", "var")
+    } | {
+        f"{m}:straight-13-29-17-38-6-18:{p}"
+        for m in ("NER", "CEBRA")
+        for p in ("embedding", "decoding")
     } | {"table"}
 
 

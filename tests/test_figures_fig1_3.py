@@ -321,7 +321,8 @@ def test_substitute_named_on_the_panels(
     fig2.render(spec.inputs, outputs, params)
     for path in outputs.values():
         assert any("substitute for Chewie 20161014 M1" in t for t in captured[path]["texts"])
-        assert "substitute for Chewie_20161014_M1" in captured[path]["footer"]
+        footer = " ".join(captured[path]["footer"].split())  # the footer is wrapped
+        assert "substitute for Chewie_20161014_M1" in footer
 
 
 # -- Fig3 -----------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ner_repro import atomic
 from ner_repro.alignment import trial_averages
 from ner_repro.plotting import style
 
@@ -81,8 +82,7 @@ class InSample:
 
 
 def load_insample(path: str) -> InSample:
-    with np.load(path, allow_pickle=False) as npz:
-        d = {k: npz[k] for k in npz.files}
+    d = atomic.load_npz(path, what="an in-sample analysis file")
 
     def opt(key: str) -> Any:
         return d[key] if key in d else None

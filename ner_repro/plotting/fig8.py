@@ -56,8 +56,7 @@ DPI = {"versions": 150, "angles": 500, "var": 500, "decoding": 100, "embedding":
 
 # -- inputs ---------------------------------------------------------------------------------------
 def load(path: str) -> dict[str, Any]:
-    with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+    return atomic.load_npz(path, what="a Fig8 analysis file")
 
 
 def r2_title(arrays: Mapping[str, Any], digits: int = 2) -> str:

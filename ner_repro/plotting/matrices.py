@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ner_repro import atomic
 from ner_repro.plotting import style
 
 #: Matrix metrics drawn by Fig5–7: output name -> (npz metric, colour range, unit).
@@ -53,14 +54,10 @@ PathLike = str | os.PathLike[str]
 # -- reading -------------------------------------------------------------------------------------
 def load_npz(path: PathLike) -> dict[str, Any]:
     """All arrays of an analysis ``.npz``; 0-d strings become ``str``."""
-    with np.load(path, allow_pickle=False) as npz:
-        out: dict[str, Any] = {}
-        for key in npz.files:
-            value = npz[key]
-            if value.ndim == 0 and value.dtype.kind in "US":
-                value = str(value)
-            out[key] = value
-    return out
+    return {
+        key: str(value) if value.ndim == 0 and value.dtype.kind in "US" else value
+        for key, value in atomic.load_npz(path, what="an analysis file").items()
+    }
 
 
 def check_mode(arrays: Mapping[str, Any], params: Mapping[str, Any], path: PathLike) -> None:

@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ner_repro import atomic
 from ner_repro.decoding import direction_class
 from ner_repro.plotting import matrices as mx
 from ner_repro.plotting import style
@@ -77,8 +78,7 @@ class Rotation:
 
 
 def load_rotation(path: str) -> Rotation:
-    with np.load(path, allow_pickle=False) as npz:
-        d = {k: npz[k] for k in npz.files}
+    d = atomic.load_npz(path, what="an alignment file")
     sessions = [str(s) for s in d["sessions"]]
     n = len(sessions)
     return Rotation(
