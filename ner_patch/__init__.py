@@ -7,7 +7,8 @@ Nothing of CEBRA is copied or modified: NER subclasses and registers into it.
 * :class:`SeededCEBRA` -- stock CEBRA whose sampling follows ``torch.manual_seed``.
 * :class:`NERSolver` -- registered in CEBRA as ``"single-session-ner"``.
 * :class:`NERDataLoader`, :class:`VelocityTimedeltaDistribution`, :class:`LabeledBatch` --
-  velocity-only ``time_delta`` positives and batches that carry the reference labels.
+  velocity-only ``time_delta`` positives and batches that carry the reference labels;
+  :class:`KDTreeIndex` -- their exact nearest-neighbour search on the CPU.
 
 Importing the package checks that the installed CEBRA is supported
 (:data:`SUPPORTED_CEBRA`) and raises :class:`UnsupportedCEBRAVersion` otherwise.
@@ -22,6 +23,7 @@ from ner_patch._compat import (
 check_cebra_version()
 
 from ner_patch.data import (  # noqa: E402
+    KDTreeIndex,
     LabeledBatch,
     NERDataLoader,
     VelocityTimedeltaDistribution,
@@ -39,6 +41,7 @@ __all__ = [
     "NER",
     "SOLVER_NAME",
     "SUPPORTED_CEBRA",
+    "KDTreeIndex",
     "LabeledBatch",
     "NERDataLoader",
     "NERSolver",

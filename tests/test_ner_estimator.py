@@ -14,6 +14,7 @@ from cebra.integrations.sklearn.dataset import SklearnDataset
 from ner_patch import (
     NER,
     SOLVER_NAME,
+    KDTreeIndex,
     LabeledBatch,
     NERDataLoader,
     NERSolver,
@@ -104,10 +105,12 @@ def test_estimators_subclass_cebra_with_its_arguments():
 
 
 # -- positive sampling ---------------------------------------------------------------------
-def test_search_ignores_the_angle_column():
+@pytest.mark.parametrize("search", ["kdtree", "brute"])
+def test_search_ignores_the_angle_column(search):
     """Hand-made: the angle would pick bin 1, the velocities pick bin 0."""
     labels = torch.tensor([[1.0, 0.0, 180.0], [3.0, 0.0, 0.0], [10.0, 10.0, 90.0]])
-    distribution = VelocityTimedeltaDistribution(labels, time_delta=1)
+    distribution = VelocityTimedeltaDistribution(labels, time_delta=1, search=search)
+    assert distribution.search_method == search
     query = torch.tensor([[0.0, 0.0, 0.0]])
     assert distribution.search(query).tolist() == [0]
     # Stock CEBRA searches all three columns.
@@ -135,6 +138,38 @@ def test_positives_are_velocity_nearest_neighbours_of_the_time_delta_query():
     # The labels were built so that the angle column changes most neighbours.
     all_columns = torch.cdist(query, labels.double()).argmin(1)
     assert (all_columns != positive).float().mean() > 0.5
+
+
+def test_kdtree_search_is_the_exact_nearest_neighbour():
+    """The k-d tree finds the float64 nearest bin; CEBRA's float32 search sometimes misses it."""
+    gen = torch.Generator().manual_seed(1)
+    samples = torch.cumsum(0.1 * torch.randn(5000, 2, generator=gen), 0)
+    query = samples[torch.randint(0, 5000, (512,), generator=gen)]
+    query = query + 0.05 * torch.randn(512, 2, generator=gen)
+    found = KDTreeIndex(samples).search(query)
+    brute = cebra.distributions.ContinuousIndex(samples).search(query)
+
+    dist = torch.cdist(query.double(), samples.double())
+    exact = dist.min(1).values
+    assert torch.equal(dist[torch.arange(512), found], exact)
+    # Where the two differ, the brute-force pick is the farther one.
+    differ = found != brute
+    assert (dist[differ, brute[differ]] > exact[differ]).all()
+    assert differ.float().mean() < 0.05
+
+
+def test_kdtree_ties_go_to_the_first_bin_as_with_argmin():
+    samples = torch.tensor([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0], [1.0, 1.0], [0.0, 0.0]])
+    query = torch.tensor([[1.1, 0.9], [0.0, 0.1], [4.0, 4.0]])
+    assert KDTreeIndex(samples).search(query).tolist() == [1, 0, 2]
+    assert cebra.distributions.ContinuousIndex(samples).search(query).tolist() == [1, 0, 2]
+
+
+def test_auto_search_is_the_kdtree_on_the_cpu():
+    labels = torch.randn(50, 3)
+    assert VelocityTimedeltaDistribution(labels).search_method == "kdtree"
+    with pytest.raises(ValueError, match="search must be"):
+        VelocityTimedeltaDistribution(labels, search="faiss")
 
 
 def loader_for(neural: np.ndarray, labels: np.ndarray, **kwargs) -> NERDataLoader:
