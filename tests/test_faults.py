@@ -49,6 +49,8 @@ def test_killed_training_resumes_from_its_checkpoint(tmp_path):
         str(target),
         "--configfile",
         str(config),
+        "--directory",
+        str(tmp_path),
     ]
     proc = subprocess.Popen(
         cmd,
@@ -69,6 +71,8 @@ def test_killed_training_resumes_from_its_checkpoint(tmp_path):
         proc.wait()
     assert not target.exists(), "a killed job must not leave its output behind"
 
+    # A killed Snakemake keeps its lock; the user removes it, then reruns.
+    snakemake(["--unlock", str(target)], configfile=str(config), workdir=tmp_path)
     rerun = snakemake(
         ["--cores", "2", "--rerun-incomplete", str(target)],
         configfile=str(config),
@@ -123,7 +127,7 @@ def test_concurrent_targets_do_not_clobber(tmp_path):
     assert all(r.session == SESSION for r in runs)
     assert not list((tmp_path / "results").rglob("*.part"))
 
-    longer = _demo_config(tmp_path, NER={"max_iterations": 3000})
+    longer = _demo_config(tmp_path, NER={"max_iterations": 20000})
     cmd = [
         sys.executable,
         "-m",
@@ -135,6 +139,8 @@ def test_concurrent_targets_do_not_clobber(tmp_path):
         str(targets[0]),
         "--configfile",
         str(longer),
+        "--directory",
+        str(tmp_path),
     ]
     first = subprocess.Popen(
         cmd,
@@ -152,6 +158,7 @@ def test_concurrent_targets_do_not_clobber(tmp_path):
         second = snakemake(
             ["--cores", "1", "--forcerun", "train_embedding", str(targets[0])],
             configfile=str(longer),
+            workdir=tmp_path,
             check=False,
         )
         assert second.returncode != 0
@@ -163,7 +170,10 @@ def test_concurrent_targets_do_not_clobber(tmp_path):
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
     subprocess.run(
-        [sys.executable, "-m", "snakemake", "--unlock", "--configfile", str(longer)],
+        [
+            *(sys.executable, "-m", "snakemake", "--unlock"),
+            *("--configfile", str(longer), "--directory", str(tmp_path)),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
     )
