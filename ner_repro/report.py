@@ -1076,6 +1076,7 @@ def data_summary(plan: Plan, published: pd.DataFrame) -> dict[str, Any]:
         "fig8_skipped": fig8_skipped,
         "seeds": list(plan.seeds),
         "evaluation": plan.mode,
+        "training_cap": {k: int(v) for k, v in (plan.config.get("training_cap") or {}).items()},
     }
 
 
@@ -1323,6 +1324,20 @@ def build_document(
             "analysis outputs; published values from resources/published_numbers.tsv.",
         ),
     ]
+    cap = summary.get("training_cap") or {}
+    if cap:
+        doc.append(
+            Block(
+                "p",
+                "TRAINING CAPPED: every method trained for at most "
+                + " and ".join(
+                    f"{v} {'iterations' if k == 'max_iterations' else k}"
+                    for k, v in sorted(cap.items())
+                )
+                + " (config training_cap), fewer than the paper's settings; verdicts compare "
+                "these shorter runs with the published values.",
+            )
+        )
     if summary["simulated"]:
         doc.append(
             Block(

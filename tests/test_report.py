@@ -439,3 +439,17 @@ def test_fig8_from_published_embeddings_matches_to_rounding(tmp_path, published,
     straight = frame[(frame["figure"] == "Fig8") & frame["session"].str.startswith("straight")]
     assert (straight["verdict"] == report.NOT_COMPUTABLE).all()
     assert straight["reason"].str.contains("did not publish").all()
+
+
+def test_training_cap_is_stated(tmp_path, published):
+    plan = _real_like_plan(tmp_path)
+    plan.config["training_cap"] = {"max_iterations": "2000", "epochs": 30}
+    summary = report.data_summary(plan, published)
+    assert summary["training_cap"] == {"max_iterations": 2000, "epochs": 30}
+    frame = pd.DataFrame(columns=["figure", "verdict", "paper_n", "method", "statistic"])
+    doc = report.build_document(frame, summary, pd.DataFrame(), [], [])
+    text = " ".join(b.text for b in doc if b.kind == "p")
+    assert "TRAINING CAPPED" in text and "30 epochs and 2000 iterations" in text
+    summary["training_cap"] = {}
+    doc = report.build_document(frame, summary, pd.DataFrame(), [], [])
+    assert "TRAINING CAPPED" not in " ".join(b.text for b in doc if b.kind == "p")
