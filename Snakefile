@@ -13,6 +13,9 @@ os.environ.update(
         [workflow.basedir, *filter(None, [os.environ.get("PYTHONPATH")])]
     )
 )
+# Training progress bars go to log files: one update every 10 s instead of one per
+# iteration (tqdm reads TQDM_* variables; a value set by the user wins).
+os.environ.setdefault("TQDM_MININTERVAL", "10")
 
 
 # config/config.yaml describes the paper. A file given with --configfile (such as

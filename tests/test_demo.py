@@ -117,3 +117,14 @@ def test_second_run_has_nothing_to_do(demo_run):
         workdir=root,
     )
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_training_logs_show_progress_without_flooding(demo_run):
+    """tqdm writes into the job's log at most every 10 s (TQDM_MININTERVAL), not per step."""
+    _, results, _, _ = demo_run
+    logs = sorted((results / "logs" / "train" / "NER").glob("*.log"))
+    assert logs
+    for path in logs:
+        text = path.read_text()
+        assert "it/s" in text or "s/it" in text, path
+        assert text.count("\\r") + text.count("\r") < 60, path

@@ -15,7 +15,7 @@ rule train_embedding:
         f"{RESULTS}/benchmarks/train/{{method}}/{{session}}_seed{{seed}}.tsv"
     conda:
         "../../envs/train.yaml"
-    threads: 2
+    threads: int(config["train_threads"])
     resources:
         gpu=gpu_for,
         mem_mb=4000,
