@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ner_repro import atomic, provenance
 from ner_repro.embedding import EmbeddingRun
@@ -176,27 +177,39 @@ def train_embedding(
     fingerprint = _fingerprint(estimator_cls, settings, seed, x_train32, y_train32)
 
     provenance.seed_everything(seed)
-    estimator = estimator_cls(**settings, device=device, verbose=progress)
+    # CEBRA's own bar redraws at every step (set_description); ours follows tqdm's
+    # mininterval (TQDM_MININTERVAL; the workflow sets 10 s for its log files).
+    estimator = estimator_cls(**settings, device=device, verbose=False)
     resume = _read_checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
     start_step = int(resume["step"]) if resume is not None else 0
     max_iterations = int(settings["max_iterations"])
-
-    callback = None
-    if checkpoint is not None:
-
-        def callback(_: int, solver: Any) -> None:
-            done = len(solver.history)
-            if done % every == 0 or done == max_iterations:
-                _write_checkpoint(checkpoint, fingerprint, estimator.training_state())
-
-    fit_started = time.perf_counter()
-    estimator.fit(
-        x_train32,
-        y_train32,
-        callback=callback,
-        callback_frequency=1 if callback is not None else None,
-        resume=resume,
+    bar = (
+        tqdm(total=max_iterations, initial=start_step, desc=f"{method} {session.name}", unit="it")
+        if progress
+        else None
     )
+
+    def callback(_: int, solver: Any) -> None:
+        done = len(solver.history)
+        if bar is not None:
+            bar.set_postfix_str(f"{loss_name} {solver.history[-1]:.4f}", refresh=False)
+            bar.update(done - bar.n)
+        if checkpoint is not None and (done % every == 0 or done == max_iterations):
+            _write_checkpoint(checkpoint, fingerprint, estimator.training_state())
+
+    use_callback = checkpoint is not None or bar is not None
+    fit_started = time.perf_counter()
+    try:
+        estimator.fit(
+            x_train32,
+            y_train32,
+            callback=callback if use_callback else None,
+            callback_frequency=1 if use_callback else None,
+            resume=resume,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     fit_time = time.perf_counter() - fit_started
     steps_run = max_iterations - start_step
 

@@ -198,3 +198,29 @@ def test_unreadable_checkpoint_is_ignored(small_session, tmp_path):
         result = run(small_session, seed=7, checkpoint=str(checkpoint), max_iterations=3)
     assert result.meta["resumed_from_step"] == 0
     assert torch.load(checkpoint, weights_only=True)["state"]["step"] == 3
+
+
+@pytest.mark.parametrize(("kind", "loss_name"), [("ner", "RnC"), ("cebra", "InfoNCE")])
+def test_progress_bar_is_throttled_and_shows_the_loss(small_session, kind, loss_name, capfd):
+    """One bar per run, redrawn at most every mininterval (not at every step as CEBRA's)."""
+    import tqdm
+
+    spec = {"kind": kind, "max_iterations": 60}
+    with pytest.MonkeyPatch.context() as mp:
+        # A long minimum interval: only the first and the closing draw may appear.
+        mp.setattr(tqdm.tqdm, "__init__", _with_mininterval(tqdm.tqdm.__init__, 3600.0))
+        methods.run_method(
+            small_session, method=kind.upper(), spec=spec, seed=0, device="cpu", progress=True
+        )
+    err = capfd.readouterr().err
+    assert f"{kind.upper()} {small_session.name}" in err
+    assert "60/60" in err and loss_name in err
+    assert err.count("\r") <= 3, err
+
+
+def _with_mininterval(init, seconds):
+    def wrapped(self, *args, **kwargs):
+        kwargs.setdefault("mininterval", seconds)
+        return init(self, *args, **kwargs)
+
+    return wrapped
