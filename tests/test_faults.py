@@ -99,12 +99,13 @@ def test_killed_training_resumes_from_its_checkpoint(tmp_path):
 def test_corrupt_simulated_recording_stops_the_run(tmp_path):
     config = _demo_config(tmp_path)
     recordings = tmp_path / "recordings"
-    snakemake(
-        ["--cores", "1", str(recordings / "Simia_CO_20240103_sim.mat")], configfile=str(config)
-    )
     path = recordings / "Simia_CO_20240103_sim.mat"
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
-    os.utime(path, (time.time() - 3600, time.time() - 3600))  # not newer than its rule's code
+    snakemake(["--cores", "1", str(path)], configfile=str(config), workdir=tmp_path)
+    written = path.stat()
+    path.write_bytes(path.read_bytes()[: written.st_size // 3])
+    # Keep the file's time, so that Snakemake sees nothing to redo upstream: the damage
+    # is found by the ingestion, not hidden by a re-simulation.
+    os.utime(path, ns=(written.st_atime_ns, written.st_mtime_ns))
     session = tmp_path / "results" / "sessions" / f"{SESSION}.npz"
     proc = snakemake(
         ["--cores", "1", str(session)], configfile=str(config), workdir=tmp_path, check=False
