@@ -23,7 +23,8 @@ from tests.workflow_helpers import REPO_ROOT, snakemake
 
 DEMO = REPO_ROOT / "config" / "demo.yaml"
 
-pytestmark = pytest.mark.slow
+# The demo takes about 15 minutes on 2 cores; more on a busy machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 @pytest.fixture(scope="module")
@@ -126,5 +127,5 @@ def test_training_logs_show_progress_without_flooding(demo_run):
     assert logs
     for path in logs:
         text = path.read_text()
-        assert "it/s" in text or "s/it" in text, path
-        assert text.count("\\r") + text.count("\r") < 60, path
+        draws = text.count("it/s]") + text.count("s/it]")  # one per redraw of the bar
+        assert 0 < draws < 60, (path, draws)
