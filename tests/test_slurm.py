@@ -502,9 +502,14 @@ def test_workflow_targets_on_slurm(slurm_cluster: Cluster, tmp_path: Path) -> No
     slurm_dir.mkdir()
     expected = _workflow_jobs(local_dir, WORKFLOW_TARGETS, args)
 
+    # Bit-identical training needs the same thread count as the SLURM job gets.
+    threads = min(_profile(SLURM_PROFILE)["set-threads"]["train_embedding"], cluster.cpus)
     t0 = time.monotonic()
     run(
-        [*SNAKEMAKE, *WORKFLOW_TARGETS, "--workflow-profile", "none", "--cores", "2", *args],
+        [
+            *(*SNAKEMAKE, *WORKFLOW_TARGETS, "--workflow-profile", "none", "--cores", "2"),
+            *("--set-threads", f"train_embedding={threads}", *args),
+        ],
         cwd=local_dir,
     )
     print(f"workflow targets locally: {time.monotonic() - t0:.1f} s")
@@ -514,7 +519,6 @@ def test_workflow_targets_on_slurm(slurm_cluster: Cluster, tmp_path: Path) -> No
 
     jobs = check_slurm_run(result, slurm_dir, expected)
     assert_same_outputs(local_dir, slurm_dir, WORKFLOW_TARGETS)
-    threads = min(_profile(SLURM_PROFILE)["set-threads"]["train_embedding"], cluster.cpus)
     for job_id, rule in jobs.items():
         if rule == "train_embedding":
             info = scontrol_job(job_id, cluster.env())
