@@ -26,7 +26,7 @@ was most of an NER training step on the CPU. Ties go to the first bin, as with
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Literal, get_args
 
 import cebra.data
 import cebra.distributions
@@ -121,7 +121,7 @@ class VelocityTimedeltaDistribution(cebra.distributions.TimedeltaDistribution):
     ) -> None:
         super().__init__(continuous, time_delta, device=device, seed=seed)
         self.search_columns = search_columns
-        if search not in ("auto", "kdtree", "brute"):
+        if search not in get_args(Search):
             raise ValueError(f"search must be 'auto', 'kdtree' or 'brute', got {search!r}")
         if search == "auto":
             search = "brute" if str(device).startswith("cuda") else "kdtree"

@@ -258,12 +258,17 @@ class Plan:
         """Display name of a method (``label`` in its config, else its name)."""
         return str(self.config["methods"][method].get("label", method))
 
+    @property
+    def training_cap(self) -> dict[str, int]:
+        """The configured ``training_cap`` (key -> limit; empty when unset)."""
+        return {k: int(v) for k, v in (self.config.get("training_cap") or {}).items()}
+
     def method_spec(self, method: str) -> dict[str, Any]:
         """A method's config entry with ``training_cap`` applied (what its training rule uses)."""
         spec = dict(self.config["methods"][method])
-        for key, cap in (self.config.get("training_cap") or {}).items():
+        for key, cap in self.training_cap.items():
             if key in spec:
-                spec[key] = min(int(spec[key]), int(cap))
+                spec[key] = min(int(spec[key]), cap)
         return spec
 
     def kind(self, method: str) -> str:
@@ -309,7 +314,7 @@ class Plan:
             "example_is_substitute": substitute,
             "example_requested": self.config["figures"]["example"]["session"],
             "simulated": bool(self.simulated),
-            "training_cap": {k: int(v) for k, v in (self.config.get("training_cap") or {}).items()},
+            "training_cap": self.training_cap,
         }
 
     # -- figures -------------------------------------------------------------------------

@@ -1076,7 +1076,7 @@ def data_summary(plan: Plan, published: pd.DataFrame) -> dict[str, Any]:
         "fig8_skipped": fig8_skipped,
         "seeds": list(plan.seeds),
         "evaluation": plan.mode,
-        "training_cap": {k: int(v) for k, v in (plan.config.get("training_cap") or {}).items()},
+        "training_cap": plan.training_cap,
     }
 
 
