@@ -8,7 +8,9 @@ Nothing of CEBRA is copied or modified: NER subclasses and registers into it.
 * :class:`NERSolver` -- registered in CEBRA as ``"single-session-ner"``.
 * :class:`NERDataLoader`, :class:`VelocityTimedeltaDistribution`, :class:`LabeledBatch` --
   velocity-only ``time_delta`` positives and batches that carry the reference labels;
-  :class:`KDTreeIndex` -- their exact nearest-neighbour search on the CPU.
+  :class:`ExactIndex` -- CEBRA's brute-force positive search, bit for bit, through a k-d
+  tree (the CPU default of NER and :class:`SeededCEBRA`); :class:`KDTreeIndex` -- the
+  float64 nearest neighbour.
 
 Importing the package checks that the installed CEBRA is supported
 (:data:`SUPPORTED_CEBRA`) and raises :class:`UnsupportedCEBRAVersion` otherwise.
@@ -23,6 +25,7 @@ from ner_patch._compat import (
 check_cebra_version()
 
 from ner_patch.data import (  # noqa: E402
+    ExactIndex,
     KDTreeIndex,
     LabeledBatch,
     NERDataLoader,
@@ -41,6 +44,7 @@ __all__ = [
     "NER",
     "SOLVER_NAME",
     "SUPPORTED_CEBRA",
+    "ExactIndex",
     "KDTreeIndex",
     "LabeledBatch",
     "NERDataLoader",

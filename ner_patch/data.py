@@ -14,19 +14,21 @@ The loader seeds its distribution from torch's global generator
 (:func:`ner_patch.seeding.seed_loader_from_torch`), so ``torch.manual_seed`` makes
 sampling reproducible.
 
-On the CPU the nearest-neighbour search uses a k-d tree (:class:`KDTreeIndex`, exact, in
-float64) instead of CEBRA's brute-force ``argmin`` over a ``T x B`` float32 distance
-matrix: on a real session (T ~ 20000) a search drops from ~100 ms to under 1 ms, which
-was most of an NER training step on the CPU. Ties go to the first bin, as with
-``argmin``. The two searches differ only where float32 rounding in CEBRA's
-``|x|^2 + |q|^2 - 2 x.q`` changes which of two almost equidistant bins wins
-(``search="brute"`` restores CEBRA's search; on CUDA it is the default).
+On the CPU the nearest-neighbour search is :class:`ExactIndex`: the index CEBRA's
+brute-force ``argmin`` over a ``T x B`` float32 distance matrix returns, bit for bit (ties
+included), found through a k-d tree; on a real session a search drops from ~10-100 ms to
+about 1 ms, which was most of a training step on the CPU. :class:`ExactIndex` also serves
+stock CEBRA (:class:`ner_patch.SeededCEBRA`), so both methods sample the same way they
+would with CEBRA's own search. ``search="brute"`` restores CEBRA's search (the default on
+CUDA); ``search="kdtree"`` is the float64 nearest neighbour (:class:`KDTreeIndex`), which
+differs from CEBRA's where float32 rounding decides between almost equidistant bins.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import cebra.data
 import cebra.distributions
@@ -39,6 +41,7 @@ from ner_patch.seeding import seed_loader_from_torch
 
 __all__ = [
     "VELOCITY_COLUMNS",
+    "ExactIndex",
     "KDTreeIndex",
     "LabeledBatch",
     "NERDataLoader",
@@ -49,10 +52,18 @@ __all__ = [
 #: Label columns used for the positive-sample search: ``vx*10`` and ``vy*10``.
 VELOCITY_COLUMNS = slice(0, 2)
 
-#: Nearest-neighbour search of the positive sampling: ``"kdtree"`` (:class:`KDTreeIndex`),
-#: ``"brute"`` (CEBRA's :class:`~cebra.distributions.ContinuousIndex`) or ``"auto"``
-#: (k-d tree on the CPU, brute force on CUDA).
-Search = Literal["auto", "kdtree", "brute"]
+#: Nearest-neighbour search of the positive sampling:
+#:
+#: * ``"exact"`` -- :class:`ExactIndex`: the same index as CEBRA's brute force, bit for bit,
+#:   found through a k-d tree (fast on the CPU);
+#: * ``"brute"`` -- CEBRA's :class:`~cebra.distributions.ContinuousIndex` itself;
+#: * ``"kdtree"`` -- :class:`KDTreeIndex`: the exact nearest neighbour in float64, which
+#:   differs from CEBRA's float32 answer where rounding decides between near-equal bins;
+#: * ``"auto"`` -- ``"exact"`` on the CPU, ``"brute"`` on CUDA.
+Search = Literal["auto", "exact", "kdtree", "brute"]
+
+#: Unit roundoff of float32 (CEBRA's distances are float32).
+_FLOAT32_UNIT = 2.0**-24
 
 
 class KDTreeIndex:
@@ -91,6 +102,171 @@ class KDTreeIndex:
         return torch.from_numpy(self._first[nearest]).to(self.device)
 
 
+class ExactIndex:
+    """CEBRA's brute-force nearest-neighbour search, answered through a k-d tree.
+
+    :class:`cebra.distributions.ContinuousIndex` computes, in float32, the ``T x m``
+    matrix ``|x|^2 + |q|^2 - 2 x.q`` and takes its ``argmin`` over the ``T`` samples
+    (ties to the first). Float32 rounding in that formula is large when labels have a
+    large norm (the angle column reaches 315), so the true nearest neighbour and CEBRA's
+    answer differ for ~1 % of queries: a plain k-d tree is *not* CEBRA's search. This
+    index returns CEBRA's answer exactly, at a fraction of the cost:
+
+    1. A k-d tree (float64, exact) gives each query its ``k`` nearest distinct samples.
+    2. CEBRA's float32 value ``c(n)`` differs from the true squared distance ``s(n)`` by
+       at most ``E(n) = 1.25 u (3 (|x_n|^2 + |q|^2) + 6 |x_n| |q| + s(n))`` (``u`` =
+       2^-24; the rounding bound of the two squared norms, the dot product, their sum
+       and the difference, with a 25 % margin). So CEBRA's argmin lies among the samples
+       with ``s(n) - E(n) <= s_min + E(n_min)``: the *candidates*.
+    3. A query with one candidate is answered by it. For the others, ``c`` is evaluated
+       for their candidates with CEBRA's own expression (CEBRA's ``xTx`` tensor, the same
+       ``einsum`` against the whole query batch, at least :data:`MIN_ROWS` sample rows, a
+       shape whose entries have the bits of CEBRA's full matrix) and the smallest value
+       wins, ties to the first sample.
+    4. A query whose candidates may extend beyond its ``k`` neighbours gets all samples
+       of a ball that provably holds them (``|x_n| <= |q| + sqrt(s(n))`` bounds ``E``).
+
+    Exact duplicates among the samples collapse onto their first occurrence (their
+    values are identical, so ``argmin`` picks the first). The first ``verify`` searches
+    are also run by CEBRA's brute force and compared; a difference (a BLAS whose kernels
+    round differently by shape) switches the index to brute force for good, with a warning.
+
+    Args:
+        samples: ``(T, k)`` float tensor of the searched values.
+        neighbours: Nearest samples looked up per query in the tree.
+        verify: Searches checked against CEBRA's brute force.
+    """
+
+    #: Fewest sample rows in the candidate ``einsum`` (fewer may take another BLAS kernel).
+    MIN_ROWS = 64
+
+    def __init__(self, samples: torch.Tensor, neighbours: int = 16, verify: int = 1) -> None:
+        if samples.ndim != 2 or not samples.is_floating_point():
+            raise ValueError(
+                f"ExactIndex needs a (T, k) float tensor, got {samples.dtype} {tuple(samples.shape)}"
+            )
+        self.brute = cebra.distributions.ContinuousIndex(samples)
+        values = samples.detach().cpu().numpy().astype(np.float64)
+        unique, first = np.unique(values, axis=0, return_index=True)
+        self._first = first
+        self._norms = np.sqrt((unique * unique).sum(1))
+        self._tree = cKDTree(unique)
+        self._k = int(min(neighbours, len(unique)))
+        self._verify = int(verify)
+        self.use_brute = False
+        self.ball_queries = 0  # queries whose candidates needed a ball search
+        self.device = samples.device
+
+    def to(self, device: str | torch.device) -> ExactIndex:
+        """Return results on ``device`` from now on."""
+        self.device = torch.device(device)
+        self.brute.to(device)
+        return self
+
+    def search(self, query: torch.Tensor) -> torch.Tensor:
+        """Index of the sample CEBRA's ``ContinuousIndex.search`` returns for each row of ``query``."""
+        query = query.detach()
+        if self.use_brute:
+            return self.brute.search(query).to(self.device)
+        found = torch.from_numpy(self._search(query)).to(self.device)
+        if self._verify > 0:
+            self._verify -= 1
+            expected = self.brute.search(query).to(self.device)
+            if not torch.equal(found, expected):
+                warnings.warn(
+                    "ExactIndex differs from CEBRA's brute-force search on this machine; "
+                    "using the brute force",
+                    stacklevel=2,
+                )
+                self.use_brute = True
+                return expected
+        return found
+
+    def _search(self, query: torch.Tensor) -> np.ndarray:
+        q64 = query.cpu().numpy().astype(np.float64)
+        qnorm = np.sqrt((q64 * q64).sum(1))
+        dist, near = self._tree.query(q64, k=self._k)
+        if self._k == 1:
+            dist, near = dist[:, None], near[:, None]
+        sq = dist * dist
+        xnorm = self._norms[near]
+        qn = qnorm[:, None]
+        slack = 1.25 * _FLOAT32_UNIT * (3.0 * (xnorm**2 + qn**2) + 6.0 * xnorm * qn + sq)
+        reach = sq[:, 0] + slack[:, 0]  # CEBRA's value of the nearest sample is below this
+        candidate = sq - slack <= reach[:, None]
+        found = self._first[near[:, 0]]
+        overflow = (
+            candidate[:, -1] if self._k < len(self._first) else np.zeros(len(q64), dtype=bool)
+        )
+        ambiguous = np.flatnonzero(candidate[:, 1] & ~overflow)
+        pair_query = [np.repeat(ambiguous, candidate[ambiguous].sum(1))]
+        pair_row = [near[ambiguous][candidate[ambiguous]]]
+        for m in np.flatnonzero(overflow):
+            self.ball_queries += 1
+            pair_row.append(np.asarray(self._ball(q64[m], qnorm[m], reach[m]), dtype=np.int64))
+            pair_query.append(np.full(len(pair_row[-1]), m, dtype=np.int64))
+        pairs_q = np.concatenate(pair_query)
+        if not pairs_q.size:
+            return found
+        pairs_row = self._first[np.concatenate(pair_row)]
+        values = self._cebra_values(query, pairs_row, pairs_q)
+        # Per query: the smallest value, then the first sample.
+        order = np.lexsort((pairs_row, values, pairs_q))
+        queries, first_of_query = np.unique(pairs_q[order], return_index=True)
+        found[queries] = pairs_row[order][first_of_query]
+        return found
+
+    def _ball(self, q: np.ndarray, qnorm: float, reach: float) -> list[int]:
+        """Every distinct sample ``n`` with ``s(n) - E(n) <= reach`` (and perhaps a few more)."""
+        radius_sq = 2.0 * reach + 1e-6
+        while True:
+            root = np.sqrt(radius_sq)
+            bound = 1.25 * _FLOAT32_UNIT * (12.0 * (qnorm + root) ** 2 + radius_sq)
+            # s - E(s) grows with s, so every s above radius_sq is out once this holds.
+            if radius_sq - bound > reach:
+                return self._tree.query_ball_point(q, root * (1 + 1e-9))
+            radius_sq *= 2.0
+
+    def _cebra_values(
+        self, query: torch.Tensor, rows: np.ndarray, queries: np.ndarray
+    ) -> np.ndarray:
+        """CEBRA's float32 ``|x|^2 + |q|^2 - 2 x.q`` for the given (row, query) pairs."""
+        matrix = self.brute.dist_matrix
+        needed = np.unique(rows)
+        padded = needed
+        if len(needed) < self.MIN_ROWS:
+            padded = np.concatenate([needed, np.zeros(self.MIN_ROWS - len(needed), np.int64)])
+        pick = torch.from_numpy(padded).to(matrix.index.device)
+        q = query.to(matrix.index.device)
+        # CEBRA's DistanceMatrix.__call__, restricted to the rows needed.
+        qTq = q.square().sum(1, keepdim=True).T
+        xTq = torch.einsum("ni,mi->nm", matrix.index[pick], q)
+        full = (matrix.xTx[pick] + qTq - 2 * xTq).cpu().numpy()
+        return full[np.searchsorted(needed, rows), queries]
+
+
+def make_index(samples: torch.Tensor, search: str, device: str | torch.device = "cpu") -> Any:
+    """The nearest-neighbour index of ``search`` (:data:`Search`) over ``samples``."""
+    if search not in get_args(Search):
+        raise ValueError(
+            f"search must be one of {', '.join(map(repr, get_args(Search)))}, got {search!r}"
+        )
+    if search == "auto":
+        search = "brute" if str(device).startswith("cuda") else "exact"
+    if search == "exact":
+        return ExactIndex(samples)
+    if search == "kdtree":
+        return KDTreeIndex(samples)
+    return cebra.distributions.ContinuousIndex(samples)
+
+
+def resolve_search(search: str, device: str | torch.device) -> str:
+    """``search`` with ``"auto"`` resolved for ``device``."""
+    if search == "auto":
+        return "brute" if str(device).startswith("cuda") else "exact"
+    return search
+
+
 class VelocityTimedeltaDistribution(cebra.distributions.TimedeltaDistribution):
     """``time_delta`` sampling whose nearest-neighbour search uses only some label columns.
 
@@ -121,17 +297,8 @@ class VelocityTimedeltaDistribution(cebra.distributions.TimedeltaDistribution):
     ) -> None:
         super().__init__(continuous, time_delta, device=device, seed=seed)
         self.search_columns = search_columns
-        if search not in get_args(Search):
-            raise ValueError(f"search must be 'auto', 'kdtree' or 'brute', got {search!r}")
-        if search == "auto":
-            search = "brute" if str(device).startswith("cuda") else "kdtree"
-        self.search_method = search
-        values = self.data[:, search_columns].contiguous()
-        self.index: KDTreeIndex | cebra.distributions.ContinuousIndex = (
-            KDTreeIndex(values)
-            if search == "kdtree"
-            else cebra.distributions.ContinuousIndex(values)
-        )
+        self.index = make_index(self.data[:, search_columns].contiguous(), search, device)
+        self.search_method = resolve_search(search, device)
 
     def search(self, query: torch.Tensor) -> torch.Tensor:
         """Index of the nearest bin to each row of ``query`` (``(m, k)``), in ``search_columns`` only."""
@@ -183,8 +350,8 @@ class NERDataLoader(cebra.data.ContinuousDataLoader):
 
     search: Search = dataclasses.field(
         default="auto",
-        doc="""Nearest-neighbour search of the positives: ``"kdtree"``, ``"brute"`` (CEBRA's) or
-        ``"auto"`` (k-d tree on the CPU).""",
+        doc="""Nearest-neighbour search of the positives (:data:`Search`): ``"exact"``,
+        ``"brute"`` (CEBRA's), ``"kdtree"`` or ``"auto"`` (``"exact"`` on the CPU).""",
     )
 
     def __post_init__(self) -> None:

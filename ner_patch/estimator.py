@@ -24,6 +24,7 @@ CEBRA internals; :mod:`ner_patch._compat` pins the CEBRA versions they were chec
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,7 +34,7 @@ import cebra.data
 import cebra.solver
 import torch
 
-from ner_patch.data import NERDataLoader
+from ner_patch.data import NERDataLoader, Search, make_index, resolve_search
 from ner_patch.seeding import loader_rng_state, seed_loader_from_torch, set_loader_rng_state
 from ner_patch.solver import SOLVER_NAME
 
@@ -59,17 +60,54 @@ class SeededCEBRA(cebra.CEBRA):
     Differences from :class:`cebra.CEBRA`, none of which changes the algorithm:
 
     * the loader's distributions are seeded from torch's global generator;
+    * one more argument, ``search`` (:data:`ner_patch.data.Search`): the nearest-neighbour
+      search of the ``time_delta`` positives. ``"auto"`` (default) is
+      :class:`~ner_patch.data.ExactIndex` on the CPU -- the index CEBRA's brute force
+      returns, bit for bit, several times faster -- and CEBRA's own brute force on CUDA;
+      ``"brute"`` forces CEBRA's. It changes the time of a fit, not its result (the
+      ``"kdtree"`` choice, the float64 nearest neighbour, is the exception: it may pick
+      other positives where float32 rounding decides);
     * ``fit(..., resume=state)`` continues a fit from :meth:`training_state`;
     * :meth:`load` returns an instance of this class.
     """
+
+    def __init__(self, *args: Any, search: Search = "auto", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.search = search
+
+    # sklearn's get_params/clone read the parameters from the signature: CEBRA's and ``search``.
+    __init__.__signature__ = inspect.signature(cebra.CEBRA.__init__).replace(  # type: ignore[attr-defined]
+        parameters=[
+            *inspect.signature(cebra.CEBRA.__init__).parameters.values(),
+            inspect.Parameter("search", inspect.Parameter.KEYWORD_ONLY, default="auto"),
+        ]
+    )
 
     # -- hooks ------------------------------------------------------------------------
     def _prepare_loader(
         self, dataset: cebra.data.Dataset, max_iterations: int, is_multisession: bool
     ) -> tuple[cebra.data.Loader, str]:
         loader, solver_name = super()._prepare_loader(dataset, max_iterations, is_multisession)
+        self._set_search(loader)
         seed_loader_from_torch(loader)
         return loader, solver_name
+
+    def _set_search(self, loader: cebra.data.Loader) -> None:
+        """Give the loader's ``time_delta`` distribution the index of ``search``."""
+        distribution = getattr(loader, "distribution", None)
+        index = getattr(distribution, "index", None)
+        if not isinstance(index, cebra.distributions.ContinuousIndex):
+            return  # other samplers (discrete, time, multi-session) search nothing
+        search = resolve_search(self.search, loader.device)
+        if search != "brute":
+            distribution.index = make_index(index.dist_matrix.index, search, loader.device)
+
+    def _get_state_dict(self) -> dict[str, Any]:
+        # ``search`` only changes how a fit runs; leave it out so that stock
+        # cebra.CEBRA.load reads the file.
+        state = super()._get_state_dict()
+        state["args"] = {k: v for k, v in state["args"].items() if k != "search"}
+        return state
 
     # -- resumable training -----------------------------------------------------------
     def fit(
@@ -207,6 +245,7 @@ class NER(SeededCEBRA):
             num_steps=max_iterations,
             time_offset=_single_offset(self.time_offsets),
             conditional=conditional,
+            search=self.search,
         )
         return loader, SOLVER_NAME
 

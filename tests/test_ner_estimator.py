@@ -14,6 +14,7 @@ from cebra.integrations.sklearn.dataset import SklearnDataset
 from ner_patch import (
     NER,
     SOLVER_NAME,
+    ExactIndex,
     KDTreeIndex,
     LabeledBatch,
     NERDataLoader,
@@ -99,13 +100,14 @@ def test_solver_is_registered_with_cebra():
 
 def test_estimators_subclass_cebra_with_its_arguments():
     assert issubclass(NER, cebra.CEBRA) and issubclass(SeededCEBRA, cebra.CEBRA)
-    assert NER().get_params() == cebra.CEBRA().get_params()
+    # CEBRA's arguments and one more: the search of the positives.
+    assert NER().get_params() == {**cebra.CEBRA().get_params(), "search": "auto"}
     clone = sklearn.base.clone(NER(**SETTINGS))
     assert type(clone) is NER and clone.get_params() == NER(**SETTINGS).get_params()
 
 
 # -- positive sampling ---------------------------------------------------------------------
-@pytest.mark.parametrize("search", ["kdtree", "brute"])
+@pytest.mark.parametrize("search", ["exact", "kdtree", "brute"])
 def test_search_ignores_the_angle_column(search):
     """Hand-made: the angle would pick bin 1, the velocities pick bin 0."""
     labels = torch.tensor([[1.0, 0.0, 180.0], [3.0, 0.0, 0.0], [10.0, 10.0, 90.0]])
@@ -165,11 +167,92 @@ def test_kdtree_ties_go_to_the_first_bin_as_with_argmin():
     assert cebra.distributions.ContinuousIndex(samples).search(query).tolist() == [1, 0, 2]
 
 
-def test_auto_search_is_the_kdtree_on_the_cpu():
+def test_auto_search_is_the_exact_index_on_the_cpu():
     labels = torch.randn(50, 3)
-    assert VelocityTimedeltaDistribution(labels).search_method == "kdtree"
+    distribution = VelocityTimedeltaDistribution(labels)
+    assert distribution.search_method == "exact"
+    assert isinstance(distribution.index, ExactIndex)
     with pytest.raises(ValueError, match="search must be"):
         VelocityTimedeltaDistribution(labels, search="faiss")
+
+
+def _time_delta_queries(labels: torch.Tensor, batches: int, seed: int) -> list[torch.Tensor]:
+    """Queries as CEBRA's time_delta sampling builds them: a label plus a random label step."""
+    steps = labels[1:] - labels[:-1]
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(batches):
+        ref = torch.randint(0, len(labels), (512,), generator=gen)
+        step = torch.randint(0, len(steps), (512,), generator=gen)
+        out.append(labels[ref] + steps[step])
+    return out
+
+
+@pytest.mark.parametrize("columns", [slice(0, 3), slice(0, 2)], ids=["all-columns", "velocity"])
+def test_exact_index_is_cebra_brute_force_on_a_real_session(columns, ner_sessions_dir):
+    """Same index as CEBRA's float32 argmin for 60 batches of 512 queries (30 720 searches).
+
+    With the angle column (norms up to ~320) float32 rounding moves CEBRA's answer away
+    from the float64 nearest neighbour for about 1 % of queries; the exact index follows it.
+    """
+    from ner_repro.ingest import read_session
+
+    session = read_session(
+        ner_sessions_dir / "Chewie_20150630_neural_con_dis_index.mat", "M1", t_dur=40
+    )
+    labels = torch.from_numpy(session.split("train")[1].astype(np.float32))
+    samples = labels[:, columns].contiguous()
+    exact = ExactIndex(samples, verify=0)
+    brute = cebra.distributions.ContinuousIndex(samples)
+    kdtree = KDTreeIndex(samples)
+    differs_from_float64 = 0
+    for query in _time_delta_queries(labels, 60, seed=3):
+        query = query[:, columns]
+        expected = brute.search(query)
+        assert torch.equal(exact.search(query), expected)
+        differs_from_float64 += int((kdtree.search(query) != expected).sum())
+    if columns == slice(0, 3):
+        assert differs_from_float64 > 0  # the case the exact index exists for
+
+
+def test_exact_index_follows_ties_and_rounding_as_cebra_does():
+    """Duplicates, equidistant samples and large norms (many candidates, ball searches)."""
+    gen = torch.Generator().manual_seed(7)
+    velocity = torch.round(torch.cumsum(torch.randn(4000, 2, generator=gen), 0) * 4) / 4
+    angle = 45.0 * torch.randint(0, 8, (4000, 1), generator=gen).float() + 3000.0
+    samples = torch.cat([velocity, angle], 1)
+    samples[100:200] = samples[:100]  # exact duplicates: argmin takes the first
+    exact = ExactIndex(samples, neighbours=4, verify=0)
+    brute = cebra.distributions.ContinuousIndex(samples)
+    for query in _time_delta_queries(samples, 20, seed=8):
+        query = torch.round(query * 8) / 8  # many equidistant samples
+        assert torch.equal(exact.search(query), brute.search(query))
+    assert exact.ball_queries > 0  # the path beyond the k nearest was exercised
+
+
+def test_exact_index_falls_back_to_brute_force_if_a_check_fails(monkeypatch):
+    samples = torch.randn(300, 3)
+    index = ExactIndex(samples, verify=1)
+    monkeypatch.setattr(index, "_search", lambda q: np.zeros(len(q), dtype=np.int64))
+    query = torch.randn(64, 3)
+    with pytest.warns(UserWarning, match="brute"):
+        found = index.search(query)
+    assert index.use_brute
+    assert torch.equal(found, cebra.distributions.ContinuousIndex(samples).search(query))
+
+
+@pytest.mark.parametrize("estimator", [SeededCEBRA, NER], ids=["CEBRA", "NER"])
+def test_exact_search_fits_are_bit_identical_to_cebra_search(estimator, small_session):
+    """A seeded fit with the fast exact search equals one with CEBRA's own, bit for bit."""
+    neural, labels = small_session.split("train")
+    neural, labels = neural.astype(np.float32), labels.astype(np.float32)
+    embeddings = {}
+    for search in ("auto", "brute"):
+        torch.manual_seed(0)
+        model = estimator(**SETTINGS, search=search).fit(neural, labels)
+        embeddings[search] = (model.transform(neural), list(model.solver_.history))
+    assert np.array_equal(embeddings["auto"][0], embeddings["brute"][0])
+    assert embeddings["auto"][1] == embeddings["brute"][1]
 
 
 def loader_for(neural: np.ndarray, labels: np.ndarray, **kwargs) -> NERDataLoader:
