@@ -263,3 +263,60 @@ def test_pivae_learns_the_latent(learned):
     # The authors' test embedding uses the test labels: velocity is as good as in-sample.
     paper = _r2(r.test_paper, z_te, r.train, z_tr)
     assert paper[0] > 0.8 and paper[1] > 0.8
+
+
+def test_fast_path_matches_the_plain_code(tiny):
+    # ``fast: true`` (batched conv stacks, cheap permutation gathers, fused Adam) computes
+    # the same model as ``fast: false`` (per-layer nn.Conv1d, the code before the option):
+    # same parameters, a loss curve and embeddings equal up to float rounding.
+    model = pivae.PiVAE(6)
+    x = torch.poisson(2 * torch.rand(50, 10, 6), generator=torch.Generator().manual_seed(0))
+    u = torch.randn(50, 3)
+    with torch.no_grad():
+        plain = [t.clone() for t in model.set_fast(False).encoder(x)]
+        rate_plain = model.decoder(plain[0])
+        fast = model.set_fast(True).encoder(x)
+        rate_fast = model.decoder(plain[0])
+    for a, b in zip(plain, fast, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(rate_fast, rate_plain, rtol=1e-6, atol=0)
+    # Gradients agree too.
+    grads = []
+    for flag in (False, True):
+        model.set_fast(flag).zero_grad()
+        model.loss(x, u, torch.Generator().manual_seed(1)).backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for g_plain, g_fast in zip(*grads, strict=True):
+        torch.testing.assert_close(g_fast, g_plain, rtol=1e-4, atol=1e-5 * g_plain.abs().max())
+
+    params = {"epochs": 3, "early_stopping": False}
+    old = run(tiny, seed=1, fast=False, **params)
+    new = run(tiny, seed=1, fast=True, **params)
+    assert old.meta["n_parameters"] == new.meta["n_parameters"]
+    np.testing.assert_allclose(new.loss, old.loss, rtol=1e-4)
+    np.testing.assert_allclose(new.extras["val_loss"], old.extras["val_loss"], rtol=1e-4)
+    assert not np.array_equal(old.loss, np.zeros(3))
+    for key in ("train", "test", "test_paper"):
+        np.testing.assert_allclose(getattr(new, key), getattr(old, key), rtol=1e-3, atol=1e-4)
+    # The fast path is deterministic as well.
+    again = run(tiny, seed=1, fast=True, **params)
+    for key in ("train", "test", "test_paper", "loss"):
+        np.testing.assert_array_equal(getattr(again, key), getattr(new, key))
+
+
+def test_fast_runs_do_not_resume_plain_checkpoints(tiny, tmp_path):
+    # Resuming is bit-identical only within one code path: a checkpoint of the plain code
+    # (written also before ``fast`` existed: its fingerprint leaves ``fast: false`` out)
+    # is not resumed by a fast run.
+    cfg = pivae.resolve_params("pivae", pivae.DEFAULTS, {})
+    x, y = np.ones((4, 2)), np.zeros((4, 3))
+    plain = pivae._fingerprint({**cfg, "fast": False}, 0, x, y)
+    legacy = {k: v for k, v in cfg.items() if k != "fast"}
+    assert plain == pivae._fingerprint(legacy, 0, x, y)
+    assert pivae._fingerprint(cfg, 0, x, y) != plain
+    cp = tmp_path / "pivae.ckpt"
+    params = {"epochs": 2, "early_stopping": False, "checkpoint": str(cp)}
+    run(tiny, seed=0, fast=False, **params)
+    with pytest.warns(UserWarning, match="different configuration"):
+        fresh = run(tiny, seed=0, **params)
+    assert fresh.meta["resumed_from_epoch"] == 0
