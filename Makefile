@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: install demo test test-slow test-slurm lint bench clean-demo
+.PHONY: install demo test test-slow test-slurm lint bench bench-pipeline paper-gpu clean-demo
 
 install: $(STAMP)
 
@@ -47,6 +47,22 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ner.py
+
+## Per-method costs at the paper's settings on a real session, and the projected wall
+## time of all_figures on N cores (extrapolated from short measured runs; see the script).
+bench-pipeline: $(STAMP)
+	$(BIN)/python benchmarks/bench_pipeline.py $(BENCH_ARGS)
+
+## The paper at its own settings on one CUDA machine: NER, CEBRA and pi-VAE jobs on the
+## GPU, GPU_JOBS of them at once (each asks for gpu=1; the models are small, well under
+## 2 GB of GPU memory each), everything else on the CPU cores. Install a CUDA torch first:
+##   make install TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+## PAPER_ARGS passes more --config, e.g. data_dir=... published_dir=... missing=skip
+GPU_JOBS   ?= 16
+PAPER_ARGS ?=
+paper-gpu: $(STAMP)
+	$(BIN)/snakemake --cores all all_figures --resources gpu=$(GPU_JOBS) \
+	    --config device=cuda $(PAPER_ARGS)
 
 clean-demo:
 	rm -rf results/demo data/demo

@@ -1,0 +1,265 @@
+"""Projected wall time of ``all_figures`` at the paper's settings, from short measured runs.
+
+Measured in one run on one real session (``--session``/``--area``), one thread each:
+
+* NER, CEBRA and CEBRA-16D training steps (paper settings, batch 512), CEBRA with its own
+  brute-force positive search (``search="brute"``, the code before this change) and with
+  the exact fast search (:class:`ner_patch.ExactIndex`, the default now);
+* pi-VAE seconds per epoch, the plain path (``fast: false``, before) and the default;
+* PCA and dPCA fits (complete);
+* per-job fixed cost: a fresh interpreter importing a training job's modules.
+
+Then every training job of ``all_figures`` (read from a Snakemake dry run over the
+available sessions) gets a cost: fixed cost + iterations x step (NER/CEBRA), epochs x
+seconds per epoch scaled by the session's training bins (pi-VAE), and for UMAP the
+per-fit seconds given by ``--umap-s`` (measured separately by ``benchmarks/bench_umap.py``,
+whose fits take minutes; scaled by bins). The jobs are scheduled longest first on N cores
+(one job per core, as the workflow runs them) for 1 and 3 seeds. Every number that is
+extrapolated is labelled so.
+
+Usage::
+
+    python benchmarks/bench_pipeline.py [--cores 2 16] [--umap-s UMAP=..,UMAP_label=..]
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO.parent / "shared")) / "data"
+
+import bench_ner  # noqa: E402
+
+import ner_patch  # noqa: E402
+from ner_repro.ingest import read_session  # noqa: E402
+
+SETTINGS = {k: v for k, v in bench_ner.SETTINGS.items()}
+
+
+def step_seconds(neural: np.ndarray, labels: np.ndarray, steps: int, block: int) -> dict:
+    """Mean seconds per training step of each variant, timed in alternating blocks."""
+    torch.manual_seed(0)
+    variants = {
+        "NER": ner_patch.NER(**SETTINGS),
+        "CEBRA (brute search, before)": ner_patch.SeededCEBRA(**SETTINGS, search="brute"),
+        "CEBRA": ner_patch.SeededCEBRA(**SETTINGS),
+        "CEBRA16": ner_patch.SeededCEBRA(**{**SETTINGS, "output_dimension": 16}),
+        "NER (brute search)": ner_patch.NER(**SETTINGS, search="brute"),
+    }
+    timers = {k: bench_ner.StepTimer(v, neural, labels, steps + 10) for k, v in variants.items()}
+    for t in timers.values():
+        t.run(10, record=False)
+    done = 0
+    while done < steps:
+        size = min(block, steps - done)
+        for t in timers.values():
+            t.run(size)
+        done += size
+    return {k: t.summary() for k, t in timers.items()}
+
+
+def pivae_epoch_seconds(session: Any, epochs: int) -> dict[str, float]:
+    from ner_repro.baselines.pivae import fit_pivae
+
+    out = {}
+    for label, fast in (("before (fast: false)", False), ("now", True)):
+        run = fit_pivae(
+            session, seed=0, params={"epochs": epochs, "fast": fast, "early_stopping": False}
+        )
+        out[label] = float(np.median(run.extras["epoch_s"]))
+    return out
+
+
+def quick_fit_seconds(session: Any, kind: str) -> float:
+    from ner_repro.methods import get
+
+    start = time.perf_counter()
+    get(kind)(session, seed=0, params={}, method=kind, device="cpu", progress=False)
+    return time.perf_counter() - start
+
+
+def fixed_seconds() -> dict[str, float]:
+    """A fresh interpreter importing what a training job imports, per kind."""
+    modules = {
+        "ner/cebra": "import torch, ner_patch, ner_repro.train, ner_repro.jobs",
+        "pivae": "import torch, ner_repro.baselines.pivae, ner_repro.jobs",
+        "pca/dpca": "import ner_repro.baselines.pca, ner_repro.baselines.dpca, ner_repro.jobs",
+        "umap": "import umap, ner_repro.baselines.umap, ner_repro.jobs",
+    }
+    out = {}
+    for kind, code in modules.items():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+        out[kind] = time.perf_counter() - start
+    return out
+
+
+def planned_jobs(data_dir: Path, published: Path) -> list[tuple[str, str]]:
+    """(method, session) of every training job of all_figures for seed 0 (Snakemake dry run)."""
+    cmd = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "-n",
+        "all_figures",
+        "--forceall",
+        "--config",
+        f"data_dir={data_dir}",
+        f"published_dir={published}",
+        "missing=skip",
+        "seeds=[0]",
+        "results_dir=results/bench-plan",
+    ]
+    text = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    pairs = re.findall(r"embeddings/([^/\s]+)/(\S+?)_seed0\.npz", text)
+    return sorted(set(pairs))
+
+
+def schedule(costs: list[float], cores: int) -> float:
+    """Makespan of the jobs, longest first, each on the first free core."""
+    free = [0.0] * cores
+    for c in sorted(costs, reverse=True):
+        heapq.heappush(free, heapq.heappop(free) + c)
+    return max(free)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--session", default="Mihili_20140217")
+    ap.add_argument("--area", default="M1")
+    ap.add_argument("--steps", type=int, default=60, help="timed steps per NER/CEBRA variant")
+    ap.add_argument("--epochs", type=int, default=3, help="timed pi-VAE epochs per path")
+    ap.add_argument("--cores", type=int, nargs="+", default=[2, 16])
+    ap.add_argument(
+        "--umap-s",
+        default="",
+        help="UMAP fit seconds on --session, before and now: 'UMAP=old/new,UMAP_label=old/new'",
+    )
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    data_dir, published = SHARED / "ner-sessions", SHARED / "ner-published"
+    session = read_session(
+        data_dir / f"{args.session}_neural_con_dis_index.mat", args.area, t_dur=40
+    )
+    neural, labels = (a.astype(np.float32) for a in session.split("train"))
+    ref_bins = len(neural)
+    print(f"{session.name}: {ref_bins} training bins, {neural.shape[1]} neurons; 1 thread")
+
+    steps = step_seconds(neural, labels, args.steps, 10)
+    print("\nTraining step (measured, mean of %d):" % args.steps)
+    for k, r in steps.items():
+        print(
+            f"  {k:30s} {r['step_mean_s'] * 1e3:7.2f} ms (sampling {r['sample_mean_s'] * 1e3:5.2f} ms)"
+        )
+    brute, fast = steps["CEBRA (brute search, before)"], steps["CEBRA"]
+    print(f"  CEBRA step now / before: {fast['step_mean_s'] / brute['step_mean_s']:.2f}x")
+    print(
+        f"  NER / CEBRA, same exact search: {steps['NER']['step_mean_s'] / fast['step_mean_s']:.2f}x"
+    )
+    print(
+        f"  NER / stock CEBRA (brute search): {steps['NER']['step_mean_s'] / brute['step_mean_s']:.2f}x"
+    )
+
+    pivae = pivae_epoch_seconds(session, args.epochs)
+    print(
+        f"\npi-VAE s/epoch (measured, median of {args.epochs}): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in pivae.items())
+    )
+    quick = {k: quick_fit_seconds(session, k) for k in ("pca", "dpca")}
+    fixed = fixed_seconds()
+    print("PCA/dPCA fit (measured): " + ", ".join(f"{k} {v:.1f} s" for k, v in quick.items()))
+    print(
+        "Per-job fixed cost, fresh interpreter + imports (measured): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in fixed.items())
+    )
+    umap_s: dict[str, tuple[float, float]] = {}
+    for item in filter(None, args.umap_s.split(",")):
+        name, value = item.split("=")
+        old, new = value.split("/")
+        umap_s[name] = (float(old), float(new))
+
+    jobs = planned_jobs(data_dir, published)
+    bins = {}
+    import yaml
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    for _, name in jobs:
+        if name not in bins:
+            monkey, date, area = name.split("_")
+            t_dur = next(d["t_dur"] for d in config["datasets"].values() if d["monkey"] == monkey)
+            s = read_session(
+                data_dir / f"{monkey}_{date}_neural_con_dis_index.mat", area, t_dur=t_dur
+            )
+            bins[name] = len(s.split("train")[0])
+    print(
+        f"\nall_figures, seed 0: {len(jobs)} training jobs over {len(bins)} session-areas: {dict(Counter(m for m, _ in jobs))}"
+    )
+
+    def cost(method: str, name: str, before: bool) -> float | None:
+        spec = config["methods"][method]
+        scale = bins[name] / ref_bins
+        kind = spec["kind"]
+        if kind in ("ner", "cebra"):
+            key = {
+                "ner": "NER",
+                "cebra": "CEBRA16" if spec.get("output_dimension") == 16 else "CEBRA",
+            }[kind]
+            step = steps[key]["step_mean_s"]
+            if before and kind == "cebra":
+                step += brute["step_mean_s"] - fast["step_mean_s"]
+            return fixed["ner/cebra"] + spec["max_iterations"] * step
+        if kind == "pivae":
+            epoch = pivae["before (fast: false)" if before else "now"]
+            return fixed["pivae"] + spec["epochs"] * epoch * scale
+        if kind in ("pca", "dpca"):
+            return fixed["pca/dpca"] + quick[kind] * scale
+        if kind == "umap":
+            if method not in umap_s:
+                return None
+            return fixed["umap"] + umap_s[method][0 if before else 1] * scale
+        return None
+
+    report: dict[str, Any] = {
+        "steps": steps,
+        "pivae": pivae,
+        "quick": quick,
+        "fixed": fixed,
+        "jobs": len(jobs),
+    }
+    unknown = sorted({m for m, n in jobs if cost(m, n, False) is None})
+    if unknown:
+        print(f"  not measured (left out of the projection): {', '.join(unknown)} -- pass --umap-s")
+    print(
+        "\nProjected all_figures at the paper's settings (extrapolated from the measurements above):"
+    )
+    for before in (True, False):
+        costs = [c for m, n in jobs if (c := cost(m, n, before)) is not None]
+        label = "before" if before else "now"
+        for cores in args.cores:
+            for seeds in (1, 3):
+                span = schedule(costs * seeds, cores)
+                report[f"{label}_{cores}cores_{seeds}seeds_h"] = span / 3600
+                print(
+                    f"  {label:6s} {cores:2d} cores, {seeds} seed(s): {span / 3600:5.2f} h  ({sum(costs) * seeds / 3600:.1f} core-hours)"
+                )
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
