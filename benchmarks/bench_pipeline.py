@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{session.name}: {ref_bins} training bins, {neural.shape[1]} neurons; 1 thread")
 
     steps = step_seconds(neural, labels, args.steps, 10)
-    print("\nTraining step (measured, mean of %d):" % args.steps)
+    print(f"\nTraining step (measured, mean of {args.steps}):")
     for k, r in steps.items():
         print(
             f"  {k:30s} {r['step_mean_s'] * 1e3:7.2f} ms (sampling {r['sample_mean_s'] * 1e3:5.2f} ms)"

@@ -277,3 +277,27 @@ def test_umap_is_deterministic_under_its_seed(umap_sim, umap_plain_run):
     again = run("umap", umap_sim[0], seed=0, supervised=False, paper_test=False, **UMAP_FAST)
     np.testing.assert_array_equal(again.train, umap_plain_run.train)
     np.testing.assert_array_equal(again.test, umap_plain_run.test)
+
+
+def _numba_cache_probe(x):
+    return x + 1
+
+
+def test_umap_import_turns_numba_cache_on_by_default():
+    # umap-learn and pynndescent are imported with cache=True as numba's default, so that
+    # later processes load their machine code (ner_repro.baselines.umap.import_umap).
+    import numba
+    from numba.core.caching import NullCache
+
+    from ner_repro.baselines.umap import _numba_cache_by_default
+
+    njit, jit = numba.njit, numba.jit
+    with _numba_cache_by_default():
+        cached = numba.njit(_numba_cache_probe)
+        cached_with_options = numba.njit(fastmath=True)(_numba_cache_probe)
+        opted_out = numba.njit(cache=False)(_numba_cache_probe)
+    assert (numba.njit, numba.jit) == (njit, jit)  # restored
+    assert not isinstance(cached._cache, NullCache)
+    assert not isinstance(cached_with_options._cache, NullCache)
+    assert isinstance(opted_out._cache, NullCache)
+    assert isinstance(numba.njit(_numba_cache_probe)._cache, NullCache)

@@ -17,12 +17,27 @@ which makes umap-learn single-threaded and its output reproducible for a given s
 given machine (numba's floating-point reductions may still differ across CPU types).
 ``deterministic: false`` reproduces the authors' ``random_state=None`` with all cores, faster
 but not reproducible.
+
+Compilation: umap-learn and pynndescent are compiled by numba on first use, in every process
+(5-8 minutes on a fresh machine, about 2 minutes on a warm one), because most of their
+functions are not declared ``cache=True``. :func:`import_umap` imports them with numba's
+on-disk cache switched on for every function that does not opt out explicitly, so a later
+process loads the machine code instead (identical code, so identical results). The cache
+goes where ``NUMBA_CACHE_DIR`` points (the workflow sets it under its results; numba's
+cache files are written atomically, so concurrent jobs may share it). One function cannot
+be cached: pynndescent's ``nn_descent`` receives the distance function as an argument
+("dynamic globals"), so data sets of 4096 points or more still compile it once per process
+(about 30 s). :func:`warm_up` fills the cache (the workflow's rule ``compile_umap``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import sys
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -52,9 +67,60 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _model(cfg: Mapping[str, Any], seed: int) -> Any:
-    import umap
+@contextlib.contextmanager
+def _numba_cache_by_default() -> Iterator[None]:
+    """While active, ``numba.njit``/``numba.jit`` default to ``cache=True``.
 
+    Only the default changes: a function declared ``cache=False`` stays uncached, and one
+    numba refuses to cache (closures over dynamic globals) just warns and compiles.
+    """
+    import numba
+
+    saved = numba.njit, numba.jit
+
+    def cached(decorator: Any) -> Any:
+        @functools.wraps(decorator)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("cache", True)
+            return decorator(*args, **kwargs)
+
+        return wrapper
+
+    numba.njit, numba.jit = cached(numba.njit), cached(numba.jit)
+    try:
+        yield
+    finally:
+        numba.njit, numba.jit = saved
+
+
+def import_umap() -> Any:
+    """``import umap`` with numba's on-disk cache on for umap-learn and pynndescent.
+
+    The decorators run at import, so this only helps if neither package was imported
+    before in this process (then it is a plain import).
+    """
+    if "umap" in sys.modules:
+        return sys.modules["umap"]
+    with _numba_cache_by_default(), warnings.catch_warnings():
+        # "Cannot cache compiled function ... as it uses dynamic globals": compiled anyway.
+        warnings.filterwarnings("ignore", message=".*[Cc]annot cache.*")
+        import umap
+    return umap
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        # umap-learn warns that random_state forces n_jobs=1; that is the point.
+        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+        warnings.filterwarnings("ignore", message=".*random_state.*")
+        # numba, for the functions it cannot cache (compiled as before).
+        warnings.filterwarnings("ignore", message=".*[Cc]annot cache.*")
+        yield
+
+
+def _model(cfg: Mapping[str, Any], seed: int) -> Any:
+    umap = import_umap()
     deterministic = bool(cfg["deterministic"])
     return umap.UMAP(
         n_neighbors=int(cfg["n_neighbors"]),
@@ -71,11 +137,38 @@ def _model(cfg: Mapping[str, Any], seed: int) -> Any:
 
 
 def _fit_transform(model: Any, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-    with warnings.catch_warnings():
-        # umap-learn warns that random_state forces n_jobs=1; that is the point.
-        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
-        warnings.filterwarnings("ignore", message=".*random_state.*")
+    with _quiet():
         return np.asarray(model.fit_transform(x, y=y), dtype=np.float64)
+
+
+def warm_up(params: Mapping[str, Any] | None = None, *, log: Any = None) -> float:
+    """Compile (and cache) every numba function a fit uses; returns the seconds taken.
+
+    Fits, with and without labels, and transforms synthetic data of both sizes UMAP treats
+    differently (below 4096 points: exact distances; above: NN-descent and its search
+    index), with the same dtypes as :func:`fit_umap`. Six epochs suffice (transform runs a
+    third as many; at least one): the epochs do not change what is compiled.
+    """
+    cfg = resolve_params(KIND, DEFAULTS, {**(params or {}), "n_epochs": 6})
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for n in (600, 4200):
+        x = rng.normal(size=(n, 24))
+        y = rng.integers(0, 8, n).astype(np.float64) * 45.0
+        for supervised in (True, False):
+            t0 = time.perf_counter()
+            model = _model(cfg, seed=0)
+            _fit_transform(model, x, y if supervised else None)
+            with _quiet():
+                model.transform(x[:200])
+            if log is not None:
+                print(
+                    f"{n} points, {'with' if supervised else 'without'} labels: "
+                    f"{time.perf_counter() - t0:.1f} s",
+                    file=log,
+                    flush=True,
+                )
+    return time.perf_counter() - start
 
 
 @register(KIND)
@@ -97,8 +190,7 @@ def fit_umap(
     x_test, y_test = session.split("test")
     model = _model(cfg, seed)
     train = _fit_transform(model, x_train, y_train[:, 2] if supervised else None)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden.*")
+    with _quiet():
         test = np.asarray(model.transform(x_test), dtype=np.float64)
     fit_s = clock.elapsed()
     test_paper = None

@@ -1,5 +1,6 @@
 # Helpers shared by the rule modules. The logic lives in ner_repro.plan; this
 # file only adapts it to wildcards.
+import os
 from pathlib import Path
 
 from ner_repro.config import SessionKey, check_references
@@ -11,6 +12,11 @@ PLAN = Plan(config)
 RESULTS = config["results_dir"]
 DATA_DIR = config["data_dir"]
 METHODS = sorted(config["methods"])
+# numba's on-disk cache (umap-learn, pynndescent) for every job, under the results so that
+# it needs no writable site-packages and survives between jobs; a value set by the user wins.
+NUMBA_CACHE_DIR = os.environ.setdefault(
+    "NUMBA_CACHE_DIR", str(Path(RESULTS, "numba-cache").resolve())
+)
 TRAIN_DEVICE = resolve_device(config["device"])
 
 
@@ -54,6 +60,16 @@ def session_key(wildcards):
 def recording_of(wildcards):
     """The recording a session is read from (present, simulated or to be fetched)."""
     return PLAN.recording(wildcards.monkey, wildcards.date)
+
+
+def compiled_for(wildcards):
+    """UMAP jobs wait for rule compile_umap, which fills numba's cache once for all.
+
+    ``ancient``: a new stamp (a cache compiled again) does not make embeddings out of date.
+    """
+    if config["methods"][wildcards.method]["kind"] != "umap":
+        return []
+    return [ancient(UMAP_COMPILED)]
 
 
 def gpu_for(wildcards):
