@@ -28,7 +28,6 @@ import torch
 
 from ner_repro.baselines import pivae
 from ner_repro.ingest import read_session
-from ner_repro.provenance import seed_everything
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -37,37 +36,18 @@ PAPER_EPOCHS = 300
 
 
 def train_once(session, *, fast: bool, epochs: int, seed: int) -> dict:
-    """One training run as ``fit_pivae`` sets it up; its history and train embedding."""
-    x_train, y_train = session.split("train")
-    t_dur = session.t_dur
-    n_fit = pivae._split_validation(x_train.shape[0] // t_dur, pivae.DEFAULTS["valid_fraction"])
-    n_fit *= t_dur
-    cfg = pivae.resolve_params(
-        pivae.KIND, pivae.DEFAULTS, {"epochs": epochs, "early_stopping": False, "fast": fast}
-    )
-    seed_everything(seed)
-    model = pivae.PiVAE(x_train.shape[1], dim_u=y_train.shape[1], fast=fast)
+    """One :func:`~ner_repro.baselines.pivae.fit_pivae` run: its history and train embedding."""
     t0 = time.perf_counter()
-    hist = pivae.train_pivae(
-        model,
-        x_train[:n_fit],
-        y_train[:n_fit],
-        x_train[n_fit:],
-        y_train[n_fit:],
-        cfg=cfg,
-        seed=seed,
-        device="cpu",
-        progress=False,
+    run = pivae.fit_pivae(
+        session, seed=seed, params={"epochs": epochs, "early_stopping": False, "fast": fast}
     )
-    wall = time.perf_counter() - t0
-    emb = pivae.embed(model, x_train, y_train)
     return {
-        "loss": np.asarray(hist["loss"]),
-        "val_loss": np.asarray(hist["val_loss"]),
-        "epoch_s": np.asarray(hist["epoch_s"]),
-        "wall_s": wall,
-        "train": emb,
-        "n_fit": n_fit,
+        "loss": np.asarray(run.loss),
+        "val_loss": np.asarray(run.extras["val_loss"]),
+        "epoch_s": np.asarray(run.extras["epoch_s"]),
+        "wall_s": time.perf_counter() - t0,
+        "train": run.train,
+        "n_fit": int(run.extras["n_fit_bins"]),
     }
 
 

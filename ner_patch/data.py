@@ -81,7 +81,7 @@ class KDTreeIndex:
     def __init__(self, samples: torch.Tensor) -> None:
         if samples.ndim != 2 or not samples.is_floating_point():
             raise ValueError(
-                f"KDTreeIndex needs a (T, k) float tensor, got {samples.dtype} {tuple(samples.shape)}"
+                f"{type(self).__name__} needs a (T, k) float tensor, got {samples.dtype} {tuple(samples.shape)}"
             )
         values = samples.detach().cpu().numpy().astype(np.float64)
         # Exact duplicates collapse onto their first occurrence (argmin's tie rule).
@@ -102,7 +102,7 @@ class KDTreeIndex:
         return torch.from_numpy(self._first[nearest]).to(self.device)
 
 
-class ExactIndex:
+class ExactIndex(KDTreeIndex):
     """CEBRA's brute-force nearest-neighbour search, answered through a k-d tree.
 
     :class:`cebra.distributions.ContinuousIndex` computes, in float32, the ``T x m``
@@ -141,25 +141,18 @@ class ExactIndex:
     MIN_ROWS = 64
 
     def __init__(self, samples: torch.Tensor, neighbours: int = 16, verify: int = 1) -> None:
-        if samples.ndim != 2 or not samples.is_floating_point():
-            raise ValueError(
-                f"ExactIndex needs a (T, k) float tensor, got {samples.dtype} {tuple(samples.shape)}"
-            )
+        super().__init__(samples)
         self.brute = cebra.distributions.ContinuousIndex(samples)
-        values = samples.detach().cpu().numpy().astype(np.float64)
-        unique, first = np.unique(values, axis=0, return_index=True)
-        self._first = first
+        unique = self._tree.data
         self._norms = np.sqrt((unique * unique).sum(1))
-        self._tree = cKDTree(unique)
         self._k = int(min(neighbours, len(unique)))
         self._verify = int(verify)
         self.use_brute = False
         self.ball_queries = 0  # queries whose candidates needed a ball search
-        self.device = samples.device
 
     def to(self, device: str | torch.device) -> ExactIndex:
         """Return results on ``device`` from now on."""
-        self.device = torch.device(device)
+        super().to(device)
         self.brute.to(device)
         return self
 
@@ -251,8 +244,7 @@ def make_index(samples: torch.Tensor, search: str, device: str | torch.device = 
         raise ValueError(
             f"search must be one of {', '.join(map(repr, get_args(Search)))}, got {search!r}"
         )
-    if search == "auto":
-        search = "brute" if str(device).startswith("cuda") else "exact"
+    search = resolve_search(search, device)
     if search == "exact":
         return ExactIndex(samples)
     if search == "kdtree":

@@ -6,9 +6,8 @@ ner_repro.baselines.umap). The cache is the folder NUMBA_CACHE_DIR (set by the S
 
 import os
 import sys
-from pathlib import Path
 
-from ner_repro import jobs
+from ner_repro import atomic, jobs
 from ner_repro.baselines.umap import warm_up
 
 
@@ -17,7 +16,7 @@ def main(smk):
     print(f"compiling umap-learn and pynndescent into {cache}", flush=True)
     seconds = warm_up(log=sys.stdout)
     print(f"compiled in {seconds:.1f} s", flush=True)
-    Path(smk.output[0]).write_text(f"numba cache {cache}\nwarm-up {seconds:.1f} s\n")
+    atomic.write_text(smk.output[0], f"numba cache {cache}\nwarm-up {seconds:.1f} s\n")
 
 
 jobs.run(snakemake, main)
