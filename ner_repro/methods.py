@@ -112,7 +112,7 @@ def run_method(
     progress: bool = True,
 ) -> EmbeddingRun:
     """Run the configured ``method`` (its config entry ``spec``, with a ``kind``) on ``session``."""
-    params = {k: v for k, v in spec.items() if k not in ("kind", "label")}
+    params = {k: v for k, v in spec.items() if k not in ("kind", "label", "seeds")}
     return get(spec["kind"])(
         session, seed=seed, params=params, method=method, device=device, progress=progress
     )

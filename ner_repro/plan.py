@@ -210,8 +210,40 @@ class Plan:
     def embeddings(
         self, methods: Sequence[str], keys: Sequence[SessionKey], seeds: Sequence[int] | None = None
     ) -> list[Path]:
-        seeds = self.seeds if seeds is None else seeds
-        return [self.embedding(m, k, s) for m in methods for k in keys for s in seeds]
+        """Embedding files of ``methods`` x ``keys`` x seeds (each method's own, by default)."""
+        return [
+            self.embedding(m, k, s)
+            for m in methods
+            for k in keys
+            for s in (self.seeds_for(m) if seeds is None else seeds)
+        ]
+
+    def seeds_for(self, method: str) -> list[int]:
+        """The seeds ``method`` is trained and reported over: its own ``seeds`` if it sets
+        them (e.g. more for a method with a large spread between seeds), else ``seeds``.
+
+        A method's own seeds must include the figure seed (the first of ``seeds``), which
+        the figures show.
+        """
+        own = self.config["methods"][method].get("seeds")
+        if own is None:
+            return list(self.seeds)
+        try:
+            seeds = [int(s) for s in own]
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"config methods.{method}.seeds: a list of whole numbers, got {own!r}"
+            ) from None
+        if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+            raise ValueError(
+                f"config methods.{method}.seeds: distinct whole numbers >= 0, got {own!r}"
+            )
+        if self.figure_seed not in seeds:
+            raise ValueError(
+                f"config methods.{method}.seeds {seeds} must include the figure seed "
+                f"{self.figure_seed} (the first of seeds)"
+            )
+        return seeds
 
     # -- analysis outputs ----------------------------------------------------------------
     def _analysis(self, kind: str, folder: str, stem: str, ext: str) -> Path:
@@ -265,9 +297,11 @@ class Plan:
 
     def method_spec(self, method: str) -> dict[str, Any]:
         """A method's config entry with ``training_cap`` applied (what its training rule uses)."""
-        spec = dict(self.config["methods"][method])
+        spec = {k: v for k, v in self.config["methods"][method].items() if k != "seeds"}
         for key, cap in self.training_cap.items():
-            if key in spec:
+            if isinstance(spec.get(key), Mapping):  # e.g. pi-VAE's epochs by area
+                spec[key] = {k: min(int(v), cap) for k, v in spec[key].items()}
+            elif key in spec:
                 spec[key] = min(int(spec[key]), cap)
         return spec
 

@@ -83,6 +83,8 @@ NOT_COMPUTABLE = "not computable"
 NOT_APPLICABLE = "not applicable (simulated data)"
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NOT_COMPUTABLE, NOT_APPLICABLE)
 
+#: The fewest seeds whose range (min..max) a published value may fall in to be reported so.
+MIN_RANGE_SEEDS = 3
 #: Base tolerances (absolute), before the 2-SD-over-seeds widening.
 TOLERANCES: dict[str, float] = {
     "r2": 0.05,  # R² in the correct argument order
@@ -294,7 +296,7 @@ def _fig8_inputs(plan: Plan) -> tuple[list[str], dict[str, str]]:
     for m in fig8.methods(plan):
         for cs in sets:
             if "trained" in sources:
-                paths += [str(fig8.analysis_path(plan, m, cs, s, "csv")) for s in plan.seeds]
+                paths += [str(fig8.analysis_path(plan, m, cs, s, "csv")) for s in plan.seeds_for(m)]
                 continue
             found = fig8.published_file(
                 plan.workdir / sources["published"], cs.published, plan.kind(m)
@@ -319,14 +321,14 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
     the Fig8 analyses, and the figure files of the figures whose notebooks exist.
     """
     published = load_published() if published is None else published
-    seeds, figs = plan.seeds, plan.config.get("figures", {})
+    figs = plan.config.get("figures", {})
     out: dict[str, list[str]] = {"published": [str(PUBLISHED_TSV)]}
 
     ev_csv, ev_npz = [], []
     for group in _fig4_analysis_groups(plan, published):
         for m in figure_methods(plan, "Fig4"):
             for mode in MODES:
-                for s in seeds:
+                for s in plan.seeds_for(m):
                     ev_csv.append(str(plan.explained_variance(group.name, m, mode, s, "csv")))
                     ev_npz.append(str(plan.explained_variance(group.name, m, mode, s, "npz")))
     out["explained_variance"], out["explained_variance_npz"] = ev_csv, ev_npz
@@ -338,7 +340,7 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
         for decoder, key in (("linear", "linear_methods"), ("knn", "knn_methods")):
             for m in (figs.get(fig) or {}).get(key) or []:
                 for mode in MODES:
-                    for s in seeds:
+                    for s in plan.seeds_for(m):
                         cd_csv.append(str(plan.crossdecode(group.name, m, decoder, mode, s, "csv")))
                         cd_npz.append(str(plan.crossdecode(group.name, m, decoder, mode, s, "npz")))
     out["crossdecode"], out["crossdecode_npz"] = cd_csv, cd_npz
@@ -348,7 +350,7 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
         [
             str(plan.insample(m, example.name, s, "csv"))
             for m in figure_methods(plan, "Fig1")
-            for s in seeds
+            for s in plan.seeds_for(m)
         ]
         if plan.is_available(example.monkey, example.date)
         else []
@@ -520,13 +522,23 @@ def rounding_tolerance(value: float) -> float:
     return 0.5 * 10.0 ** (-decimals) + 1e-9
 
 
-def judge(reference: float, mean: float, sd: float, base: float) -> tuple[str, float, float, str]:
+def judge(
+    reference: float,
+    mean: float,
+    sd: float,
+    base: float,
+    seed_values: Sequence[float] = (),
+) -> tuple[str, float, float, str]:
     """(verdict, difference, tolerance used, reason) of ours (``mean`` ± ``sd`` over seeds)
     against ``reference``.
 
     The base tolerance is widened to 2 SD over seeds where that is larger, but to at most
     :data:`MAX_WIDENING` times the base: beyond that our own runs disagree too much for an
-    agreement to mean anything, and the reason says so.
+    agreement to mean anything, and the reason says so. With ``seed_values`` (ours per
+    seed), a published value inside the range of at least :data:`MIN_RANGE_SEEDS` seeds is
+    reported as such, and counts as reproduced where the mean alone misses it, provided the
+    range is no wider than ``2 * MAX_WIDENING`` times the base (a wider range would admit
+    almost anything).
     """
     if not np.isfinite(mean):
         return NOT_COMPUTABLE, math.nan, math.nan, "no value of ours"
@@ -539,18 +551,34 @@ def judge(reference: float, mean: float, sd: float, base: float) -> tuple[str, f
         if spread > MAX_WIDENING * base
         else ""
     )
+    vals = np.asarray([v for v in seed_values if np.isfinite(v)], dtype=np.float64)
+    in_range = ""
+    range_ok = False
+    if vals.size >= MIN_RANGE_SEEDS and vals.min() <= reference <= vals.max():
+        lo, hi = float(vals.min()), float(vals.max())
+        range_ok = hi - lo <= 2 * MAX_WIDENING * base
+        in_range = f"; inside the range of our {vals.size} seeds [{lo:.3g}, {hi:.3g}]" + (
+            "" if range_ok else " (a range wider than the tolerance allows: it says little)"
+        )
     if abs(diff) <= tol:
         return (
             REPRODUCED,
             diff,
             tol,
-            f"within ±{tol:.3g}{widened} (difference {diff:+.3g}){unstable}",
+            f"within ±{tol:.3g}{widened} (difference {diff:+.3g}){unstable}{in_range}",
+        )
+    if range_ok:
+        return (
+            REPRODUCED,
+            diff,
+            tol,
+            in_range[2:] + f" (the mean differs by {diff:+.3g}, outside ±{tol:.3g}{widened})",
         )
     return (
         NOT_REPRODUCED,
         diff,
         tol,
-        f"differs by {diff:+.3g}, outside ±{tol:.3g}{widened}{unstable}",
+        f"differs by {diff:+.3g}, outside ±{tol:.3g}{widened}{unstable}{in_range}",
     )
 
 
@@ -772,7 +800,7 @@ def _ours_fig4_curve(ctx: Context, row: Mapping[str, Any]) -> Ours:
     notes = [f"no output of ours for {s}" for s in sessions if s not in have]
     values: dict[str, dict[int, float]] = {mode: {} for mode in MODES}
     for mode in MODES:
-        for seed in ctx.plan.seeds:
+        for seed in ctx.plan.seeds_for(m):
             found = [curves[k] for s in have if (k := (m, s, mode, seed)) in curves]
             if not found:
                 continue
@@ -826,7 +854,7 @@ def _ours_matrix_curve(ctx: Context, row: Mapping[str, Any]) -> Ours:
     curves = {
         (mode, seed): found
         for mode in MODES
-        for seed in ctx.plan.seeds
+        for seed in ctx.plan.seeds_for(m)
         if (found := ctx.outputs.cd_curves.get((m, row["decoder"], mode, seed))) is not None
     }
     have = [s for s in sessions if any(s in order for order, _, _ in curves.values())]
@@ -1026,7 +1054,9 @@ def compare(plan: Plan, published: pd.DataFrame, outputs: Outputs) -> pd.DataFra
                 if ours.same_embedding:
                     base = rounding_tolerance(row["value"])
                     out["tolerance_rule"] = "same embedding: rounding of the published value"
-                verdict, diff, tol, reason = judge(reference, mean, sd, base)
+                verdict, diff, tol, reason = judge(
+                    reference, mean, sd, base, list(ours.values.get("paper", {}).values())
+                )
             else:
                 verdict, diff, tol, reason = NOT_COMPARABLE, mean - reference, math.nan, why_not
         if notes:
@@ -1075,6 +1105,11 @@ def data_summary(plan: Plan, published: pd.DataFrame) -> dict[str, Any]:
         "fig8_path": next(iter(sources.values()), ""),
         "fig8_skipped": fig8_skipped,
         "seeds": list(plan.seeds),
+        "method_seeds": {
+            m: plan.seeds_for(m)
+            for m in plan.config["methods"]
+            if "seeds" in plan.config["methods"][m]
+        },
         "evaluation": plan.mode,
         "training_cap": plan.training_cap,
     }

@@ -104,3 +104,31 @@ def test_session_key_parse_and_order():
     ]
     with pytest.raises(ValueError, match="not a session name"):
         SessionKey.parse("Chewie_161007_M1")
+
+
+def test_a_method_can_have_its_own_seeds(paper):
+    plan = Plan(paper)
+    # pi-VAE's seeds disagree more than the others': 5 of them; the rest use `seeds`.
+    assert plan.seeds_for("piVAE") == [0, 1, 2, 3, 4] and plan.seeds_for("NER") == [0, 1, 2]
+    keys = [SessionKey("Han", "20171201", "S1")]
+    assert len(plan.embeddings(["NER", "piVAE"], keys)) == 3 + 5
+    # The seeds are not a training setting (changing them re-runs nothing already made).
+    assert "seeds" not in plan.method_spec("piVAE")
+    config = copy.deepcopy(paper)
+    config["methods"]["piVAE"]["seeds"] = [1, 2, 3]
+    with pytest.raises(
+        ValueError, match=r"methods.piVAE.seeds \[1, 2, 3\] must include the figure"
+    ):
+        Plan(config).seeds_for("piVAE")
+    config["methods"]["piVAE"]["seeds"] = [0, 0]
+    with pytest.raises(ValueError, match=r"methods\.piVAE\.seeds: distinct"):
+        Plan(config).seeds_for("piVAE")
+    config["methods"]["piVAE"]["seeds"] = [0, -1]
+    with pytest.raises(ValueError, match="seeds"):
+        validate_config(config)
+
+
+def test_training_cap_caps_epochs_given_by_area(paper):
+    config = copy.deepcopy(paper)
+    config["training_cap"] = {"epochs": 100}
+    assert Plan(config).method_spec("piVAE")["epochs"] == {"M1": 100, "PMd": 100, "S1": 50}

@@ -131,6 +131,47 @@ def test_validation_part_is_the_last_training_trials(tiny):
         pivae._split_validation(1, 0.5)
 
 
+def test_paper_split_is_the_authors_split_by_bins():
+    # reference/fig4-7.md trial counts: Han 171201 292 trials of 35 bins -> 175 / 58 / 59;
+    # Chewie 161007 168 trials of 40 -> 100 / 33 / 35; 150630 172 -> 103 / 34 / 35.
+    for trials, dur, fit, test in ((292, 35, 175, 59), (168, 40, 100, 35), (172, 40, 103, 35)):
+        train_end, valid_end = pivae.paper_split(trials * dur, dur)
+        assert (train_end // dur, (trials * dur - valid_end) // dur) == (fit, test)
+        assert train_end % dur == 0 and valid_end % dur == 0
+    with pytest.raises(ValueError, match="empty"):
+        pivae.paper_split(40, 40)
+
+
+def test_paper_protocol_fits_the_first_60_percent_for_fixed_epochs(tiny):
+    r = run(tiny, seed=1, epochs=3, protocol="paper", patience=1)
+    train_end, valid_end = pivae.paper_split(tiny.neural.shape[0], tiny.t_dur)
+    # The run's splits are the protocol's: in-sample scores cover the fit bins only.
+    np.testing.assert_array_equal(r.labels_train, tiny.labels[:train_end])
+    np.testing.assert_array_equal(r.labels_test, tiny.labels[valid_end:])
+    assert r.train.shape[0] == train_end and r.test.shape[0] == tiny.labels.shape[0] - valid_end
+    assert int(r.extras["n_fit_bins"]) == train_end
+    # Every epoch runs (no early stopping, even with patience 1) and the final weights are kept.
+    assert r.meta["epochs_run"] == 3 and r.meta["restored_epoch"] == 2
+    assert r.meta["protocol"] == "paper" and r.meta["config"]["early_stopping"] is False
+    assert r.extras["val_loss"].shape == (3,)
+    # The test embedding without labels differs from the authors' one with test labels.
+    assert not np.array_equal(r.test, r.test_paper)
+
+
+def test_epochs_by_area():
+    assert pivae.epochs_for({"M1": 300, "S1": 50}, "S1") == 50
+    assert pivae.epochs_for(300, "PMd") == 300
+    with pytest.raises(ValueError, match="no entry for area 'PMd'"):
+        pivae.epochs_for({"M1": 300}, "PMd", method="piVAE")
+    with pytest.raises(ValueError, match="whole number"):
+        pivae.epochs_for(2.5, "M1")
+
+
+def test_unknown_protocol_is_an_error_naming_the_method(tiny):
+    with pytest.raises(ValueError, match="'piVAE': protocol must be one of corrected, paper"):
+        run(tiny, epochs=1, protocol="authors")
+
+
 def test_early_stopping_restores_the_best_weights(tiny):
     x, y = tiny.split("train")
     n_fit = 17 * tiny.t_dur

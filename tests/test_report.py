@@ -134,6 +134,24 @@ def test_judge():
     assert report.judge(0.8, math.nan, math.nan, 0.05)[0] == report.NOT_COMPUTABLE
 
 
+def test_judge_reports_a_published_value_inside_our_seed_range():
+    # the mean 0.692 misses 0.77 by 0.078 (tolerance 3 x 0.025), but one seed reaches 0.78
+    vals = [0.66, 0.67, 0.67, 0.68, 0.78]
+    sd = float(np.std(vals, ddof=1))
+    verdict, _, _, reason = report.judge(0.77, float(np.mean(vals)), sd, 0.025, vals)
+    assert verdict == report.REPRODUCED and "inside the range of our 5 seeds" in reason
+    assert "the mean differs by" in reason
+    # outside the range: not reproduced, and no range claim
+    verdict, _, _, reason = report.judge(0.80, float(np.mean(vals)), sd, 0.025, vals)
+    assert verdict == report.NOT_REPRODUCED and "inside" not in reason
+    # two seeds are not a range
+    assert report.judge(0.74, 0.70, 0.0, 0.02, [0.66, 0.75])[0] == report.NOT_REPRODUCED
+    # a range wider than 2 x 3 x the tolerance says little: named, but not a reproduction
+    wide = [0.0, 0.5, 1.0]
+    verdict, _, _, reason = report.judge(0.9, 0.5, 0.5, 0.05, wide)
+    assert verdict == report.NOT_REPRODUCED and "it says little" in reason
+
+
 # -- a configuration with real session names and synthetic analysis outputs ------------------------
 AVAILABLE = ["Chewie_20150629", "Chewie_20150630", "Chewie_20161007", "Han_20171201"]
 

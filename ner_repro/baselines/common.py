@@ -98,14 +98,22 @@ def make_run(
     train: np.ndarray,
     test: np.ndarray,
     test_paper: np.ndarray | None = None,
+    labels_train: np.ndarray | None = None,
+    labels_test: np.ndarray | None = None,
     loss: np.ndarray | None = None,
     loss_name: str = "",
     extras: Mapping[str, np.ndarray] | None = None,
     **meta_extra: Any,
 ) -> EmbeddingRun:
-    """Wrap a method's outputs in the embedding contract, with its provenance record."""
-    _, labels_train = session.split("train")
-    _, labels_test = session.split("test")
+    """Wrap a method's outputs in the embedding contract, with its provenance record.
+
+    The labels are the session's train and test splits unless the method embedded other
+    bins (pi-VAE's ``protocol: paper``) and passes their labels.
+    """
+    if labels_train is None:
+        labels_train = session.split("train")[1]
+    if labels_test is None:
+        labels_test = session.split("test")[1]
     meta = provenance.run_metadata(
         config={"kind": kind, **config},
         seed=seed,

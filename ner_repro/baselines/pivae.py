@@ -22,12 +22,22 @@ mdl="poisson", disc=False, learning_rate=2.5e-4)``. This module re-implements th
   KL(posterior || p(z|u)). Adam, lr 2.5e-4 (Keras' epsilon 1e-7). Glorot-uniform weights and
   zero biases, the Keras defaults.
 
-Training data differ from the authors' in one documented way: they split each session
-60/20/20 by bins (train/valid/test, rounded to whole trials) and trained for a fixed number of
-epochs, plotting the validation loss only. Here the session's 80/20 trial split is used (so the
-test part is the same for every method) and a validation part is carved from the *training*
-trials (the last ``valid_fraction`` of them, whole trials); the model is fitted on the rest,
-with early stopping on the validation loss (``patience`` epochs, the best weights restored).
+Two protocols (``protocol``), both fixed by the seed:
+
+* ``corrected`` (the default): the session's 80/20 trial split is used (so the test part is
+  the same for every method) and a validation part is carved from the *training* trials (the
+  last ``valid_fraction`` of them, whole trials); the model is fitted on the rest, with early
+  stopping on the validation loss (``patience`` epochs, the best weights restored).
+* ``paper``: the authors' protocol (their ``Fig3_Batch_M1_piVAE`` / ``Fig7_Batch_S1_piVAE``
+  notebooks). The whole session is split by bins, ``train_end = int(N*0.6)//t_dur*t_dur``,
+  ``valid_end = (train_end + int(N*0.2))//t_dur*t_dur``: the model is fitted on the first
+  part for exactly ``epochs`` epochs and keeps its final weights (the validation loss of the
+  middle part is recorded, as they plotted it, but stops nothing: ``early_stopping`` and
+  ``valid_fraction`` are not used); the run's train split is the fit part (so in-sample
+  scores are over the fit bins, as theirs) and its test split the last part.
+
+``epochs`` is a number or a mapping from area to number (the authors ran 300 epochs for M1
+and PMd, and their S1 notebook's stored run has 50).
 Batches are the authors': ``np.array_split`` of the bins into ``len // batch_size`` consecutive
 chunks, in order, unshuffled (``shuffle: true`` shuffles the chunk order each epoch).
 Labels are fed unnormalised (``[vx*10, vy*10, angle_deg]``), as theirs.
@@ -36,7 +46,8 @@ Embeddings (posterior means, no sampling):
 
 * ``train``: the posterior with the training labels over all training bins (validation part
   included), as the authors did; the labels of training bins are legitimately available.
-* ``test`` (corrected mode): the encoder alone, q(z|x), with no labels.
+* ``test`` (corrected mode): the encoder alone, q(z|x), with no labels (in either protocol
+  the fit never sees a test bin, so this embedding is free of test labels).
 * ``test_paper``: the posterior with the *test* labels, the authors' procedure.
 * ``extra_train_encoder``: the encoder-only embedding of the training bins.
 
@@ -89,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
     "learning_rate": 2.5e-4,
     "batch_size": 200,
     "epochs": 300,
+    # "corrected" or "paper" (see the module docstring).
+    "protocol": "corrected",
     "early_stopping": True,
     "patience": 30,
     # Fraction of the training trials (the last ones) held out for validation.
@@ -607,6 +620,9 @@ def _fingerprint(cfg: Mapping[str, Any], seed: int, *arrays: np.ndarray) -> str:
         # ``fast: false`` is the code that wrote checkpoints before the option existed:
         # those stay resumable (bit-identically). A fast run does not resume them.
         del settings["fast"]
+    if settings.get("protocol", "corrected") == "corrected":
+        # Checkpoints written before ``protocol`` existed are corrected-protocol runs.
+        settings.pop("protocol", None)
     head = {
         "kind": KIND,
         "settings": settings,
@@ -660,6 +676,45 @@ def _split_validation(n_trials: int, fraction: float) -> int:
     return n_trials - n_val
 
 
+#: The protocols of ``protocol`` (module docstring).
+PROTOCOLS = ("corrected", "paper")
+
+
+def paper_split(n_bins: int, t_dur: int) -> tuple[int, int]:
+    """The authors' pi-VAE split by bins: ``(train_end, valid_end)``, whole trials.
+
+    ``train_end = int(N*0.6)//t_dur*t_dur`` and ``valid_end = (train_end + int(N*0.2))//t_dur*t_dur``
+    (reference/fig4-7.md, "piVAE split"; Han 20171201: 292 trials -> 175 / 58 / 59).
+    """
+    train_end = int(n_bins * 0.6) // t_dur * t_dur
+    valid_end = (train_end + int(n_bins * 0.2)) // t_dur * t_dur
+    if train_end <= 0 or valid_end >= n_bins:
+        raise ValueError(
+            f"protocol 'paper': {n_bins} bins of {t_dur} per trial leave an empty fit or test part"
+        )
+    return train_end, valid_end
+
+
+def epochs_for(epochs: Any, area: str, *, method: str = "piVAE") -> int:
+    """``epochs`` for a session of ``area``: a number, or a mapping from area to number."""
+    if isinstance(epochs, Mapping):
+        if area not in epochs:
+            raise ValueError(
+                f"method {method!r}: epochs has no entry for area {area!r} "
+                f"(it gives {', '.join(map(str, epochs)) or 'none'})"
+            )
+        epochs = epochs[area]
+    try:
+        value = int(epochs)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"method {method!r}: epochs must be a whole number, got {epochs!r}"
+        ) from None
+    if value < 0 or value != float(epochs):
+        raise ValueError(f"method {method!r}: epochs must be a whole number >= 0, got {epochs!r}")
+    return value
+
+
 @register(KIND, resumable=True)
 def fit_pivae(
     session: SessionData,
@@ -694,16 +749,38 @@ def _fit_pivae(
 ) -> EmbeddingRun:
     clock = Stopwatch()
     device = resolve_device(device)
+    protocol = str(cfg["protocol"])
+    if protocol not in PROTOCOLS:
+        raise ValueError(
+            f"method {method!r}: protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
+        )
+    cfg = {**cfg, "epochs": epochs_for(cfg["epochs"], session.area, method=method)}
     seed_everything(seed)
-    x_train, y_train = session.split("train")
-    x_test, y_test = session.split("test")
+    t_dur = session.t_dur
+    if protocol == "paper":
+        # The authors' split of the whole session by bins; fixed epochs, final weights.
+        x_all, y_all = session.neural, session.labels
+        train_end, valid_end = paper_split(x_all.shape[0], t_dur)
+        x_train, y_train = x_all[:train_end], y_all[:train_end]
+        x_val, y_val = x_all[train_end:valid_end], y_all[train_end:valid_end]
+        x_test, y_test = x_all[valid_end:], y_all[valid_end:]
+        cfg = {**cfg, "early_stopping": False}
+    else:
+        x_train, y_train = session.split("train")
+        x_test, y_test = session.split("test")
     u_train, u_test = y_train, y_test
     label_mean, label_std = np.zeros(3), np.ones(3)
     if cfg["normalize_labels"]:
         label_mean, label_std = y_train.mean(0), y_train.std(0) + 1e-12
         u_train, u_test = (y_train - label_mean) / label_std, (y_test - label_mean) / label_std
-    t_dur = session.t_dur
-    n_fit = _split_validation(x_train.shape[0] // t_dur, float(cfg["valid_fraction"])) * t_dur
+    if protocol == "paper":
+        n_fit = x_train.shape[0]
+        x_fit, u_fit = x_train, u_train
+        u_val = (y_val - label_mean) / label_std
+    else:
+        n_fit = _split_validation(x_train.shape[0] // t_dur, float(cfg["valid_fraction"])) * t_dur
+        x_fit, u_fit = x_train[:n_fit], u_train[:n_fit]
+        x_val, u_val = x_train[n_fit:], u_train[n_fit:]
     model = PiVAE(
         x_train.shape[1],
         dim_z=int(cfg["latent_dim"]),
@@ -714,10 +791,10 @@ def _fit_pivae(
     )
     history = train_pivae(
         model,
-        x_train[:n_fit],
-        u_train[:n_fit],
-        x_train[n_fit:],
-        u_train[n_fit:],
+        x_fit,
+        u_fit,
+        x_val,
+        u_val,
         cfg=cfg,
         seed=seed,
         device=device,
@@ -744,6 +821,8 @@ def _fit_pivae(
         train=train,
         test=test,
         test_paper=test_paper,
+        labels_train=y_train if protocol == "paper" else None,
+        labels_test=y_test if protocol == "paper" else None,
         loss=np.asarray(history["loss"]),
         loss_name="-ELBO",
         extras={
@@ -756,6 +835,7 @@ def _fit_pivae(
             "label_std": label_std,
         },
         n_parameters=count_parameters(model),
+        protocol=protocol,
         epochs_run=history["epochs_run"],
         restored_epoch=history["restored_epoch"],
         resumed_from_epoch=history["resumed_from_epoch"],
