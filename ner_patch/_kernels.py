@@ -75,15 +75,54 @@ def plan_rows(  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def label_distance_keys(  # pragma: no cover - compiled
+    labels: np.ndarray, full_turn: float, keys: np.ndarray
+) -> None:
+    """``keys[i, j] = (bits of D[i, j]) << 32 | j`` for float32 ``labels``, ``D`` as in
+    :func:`label_distances` (the same operations, so the same values bit for bit).
+
+    The bit patterns of non-negative float32 values order like the values, so sorting a
+    row of keys sorts its columns by ``D`` (ties by column).
+    """
+    size = labels.shape[0]
+    row = np.empty(size, np.float32)
+    bits = row.view(np.uint32)
+    shift = np.uint64(32)
+    for i in range(size):
+        for j in range(size):
+            dangle = abs(labels[i, 2] - labels[j, 2])
+            row[j] = (abs(labels[i, 0] - labels[j, 0]) + abs(labels[i, 1] - labels[j, 1])) + min(
+                dangle, full_turn - dangle
+            )
+        for j in range(size):
+            keys[i, j] = (np.uint64(bits[j]) << shift) | np.uint64(j)
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_keys(values: np.ndarray, keys: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``keys[i, j] = (bits of values[i, j]) << 32 | j`` for non-negative float32 ``values``."""
+    size = values.shape[0]
+    shift = np.uint64(32)
+    for i in range(size):
+        bits = values[i].view(np.uint32)
+        for j in range(size):
+            keys[i, j] = (np.uint64(bits[j]) << shift) | np.uint64(j)
+
+
+@numba.njit(cache=True, nogil=True)
 def plan_rows_packed(  # pragma: no cover - compiled
     keys: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`plan_rows` from sorted ``(value bits << 32) | column`` keys (``(B, B)`` uint64)."""
+    fwd_order: np.ndarray,
+    fwd_read: np.ndarray,
+    bwd_order: np.ndarray,
+    bwd_read: np.ndarray,
+) -> None:
+    """:func:`plan_rows` from sorted ``(value bits << 32) | column`` keys (``(B, B)`` uint64).
+
+    Writes into the four ``(B, B)`` int64 arrays given (allocated by the caller: NumPy's
+    allocation is much cheaper than one inside a compiled function).
+    """
     size = keys.shape[0]
-    fwd_order = np.empty((size, size), np.int64)
-    fwd_read = np.empty((size, size), np.int64)
-    bwd_order = np.empty((size, size), np.int64)
-    bwd_read = np.empty((size, size), np.int64)
     low = np.uint64(0xFFFFFFFF)
     shift = np.uint64(32)
     for r in range(size):
@@ -100,7 +139,6 @@ def plan_rows_packed(  # pragma: no cover - compiled
                 bwd_read[r, col] = last
                 fwd_read[r, col] = size - 1 - first
             first = last + 1
-    return fwd_order, fwd_read, bwd_order, bwd_read
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)

@@ -142,24 +142,41 @@ def rank_plan(dist0: torch.Tensor, backend: str | None = None) -> RankPlan:
     raise ValueError(f"backend must be 'numba' or 'torch', got {backend!r}")
 
 
+def _plan_from_keys(keys: np.ndarray) -> RankPlan:
+    """The plan from ``(B, B)`` packed keys (:func:`ner_patch._kernels.pack_keys`), sorted here."""
+    from ner_patch import _kernels
+
+    # NumPy's 64-bit sort is vectorised: several times faster than argsort or torch.sort.
+    keys.sort(axis=1)
+    plan = [np.empty(keys.shape, np.int64) for _ in range(4)]
+    _kernels.plan_rows_packed(keys, *plan)
+    return RankPlan(*(torch.from_numpy(a) for a in plan))
+
+
 def _rank_plan_numba(dist0: torch.Tensor) -> RankPlan:
     from ner_patch import _kernels
 
-    size = dist0.shape[0]
     values = dist0.detach().contiguous().numpy()
     if values.dtype == np.float32:
         # Sort (value, column) pairs packed into uint64: the bit patterns of non-negative
-        # float32 values order like the values, and NumPy's 64-bit sort is vectorised
-        # (several times faster than argsort, and than torch.sort on CPU).
-        keys = (values.view(np.uint32).astype(np.uint64) << np.uint64(32)) | np.arange(
-            size, dtype=np.uint64
-        )
-        keys.sort(axis=1)
-        plan = _kernels.plan_rows_packed(keys)
-    else:
-        perm = np.argsort(values, axis=1)
-        plan = _kernels.plan_rows(perm, np.take_along_axis(values, perm, axis=1))
+        # float32 values order like the values.
+        keys = np.empty(values.shape, np.uint64)
+        _kernels.pack_keys(values, keys)
+        return _plan_from_keys(keys)
+    perm = np.argsort(values, axis=1)
+    plan = _kernels.plan_rows(perm, np.take_along_axis(values, perm, axis=1))
     return RankPlan(*(torch.from_numpy(a) for a in plan))
+
+
+def _label_plan_numba(labels: torch.Tensor) -> RankPlan:
+    """``rank_plan(label_distance(labels), "numba")`` for float32 labels in one pass: the
+    label distances go straight into the sort keys (same values, bit for bit)."""
+    from ner_patch import _kernels
+
+    values = labels.contiguous().numpy()
+    keys = np.empty((len(values), len(values)), np.uint64)
+    _kernels.label_distance_keys(values, np.float32(360.0), keys)
+    return _plan_from_keys(keys)
 
 
 def _rank_plan_torch(dist0: torch.Tensor) -> RankPlan:
@@ -403,6 +420,9 @@ def ner_loss(
         label_dtype = (
             labels.dtype if labels.dtype in (torch.float32, torch.float64) else torch.float32
         )
-        dist0 = label_distance(labels.detach().to(device=features.device, dtype=label_dtype))
-        plan = rank_plan(dist0, backend)
+        labels = labels.detach().to(device=features.device, dtype=label_dtype)
+        if backend == "numba" and label_dtype == torch.float32:
+            plan = _label_plan_numba(labels)
+        else:
+            plan = rank_plan(label_distance(labels), backend)
     return _RankNContrast.apply(feats, plan, float(temperature), backend, bool(force_log_space))

@@ -249,10 +249,10 @@ def train_embedding(
         t_dur=session.t_dur,
         loss=np.asarray(log["total"], dtype=np.float64),
         loss_name=loss_name,
+        # CEBRA's InfoNCE alignment/uniformity terms (for NER only with log_infonce: true,
+        # logged, not trained on).
         extras={
-            # CEBRA's InfoNCE alignment/uniformity terms; for NER logged, not trained on.
-            "infonce_pos": np.asarray(log["pos"], dtype=np.float64),
-            "infonce_neg": np.asarray(log["neg"], dtype=np.float64),
+            f"infonce_{k}": np.asarray(log[k], dtype=np.float64) for k in ("pos", "neg") if log[k]
         },
         meta=meta,
     )

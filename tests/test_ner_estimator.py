@@ -100,8 +100,10 @@ def test_solver_is_registered_with_cebra():
 
 def test_estimators_subclass_cebra_with_its_arguments():
     assert issubclass(NER, cebra.CEBRA) and issubclass(SeededCEBRA, cebra.CEBRA)
-    # CEBRA's arguments and one more: the search of the positives.
-    assert NER().get_params() == {**cebra.CEBRA().get_params(), "search": "auto"}
+    # CEBRA's arguments and the search of the positives; NER also log_infonce.
+    base = {**cebra.CEBRA().get_params(), "search": "auto"}
+    assert SeededCEBRA().get_params() == base
+    assert NER().get_params() == {**base, "log_infonce": False}
     clone = sklearn.base.clone(NER(**SETTINGS))
     assert type(clone) is NER and clone.get_params() == NER(**SETTINGS).get_params()
 
@@ -300,6 +302,7 @@ def test_step_back_propagates_only_the_ner_loss():
         criterion=cebra.models.FixedCosineInfoNCE(temperature=1.0),
         optimizer=torch.optim.SGD(model.parameters(), lr=1.0),
         tqdm_on=False,
+        log_infonce=True,
     )
     solver.n_features = 5
     samples = [torch.randn(16, 5, 1, generator=gen) for _ in range(3)]
@@ -459,7 +462,9 @@ def test_resume_refuses_a_state_from_another_estimator(train_data):
 def test_progress_bar_shows_the_ner_loss(train_data, capsys):
     fit(NER, train_data, max_iterations=3, verbose=True)
     err = capsys.readouterr().err
-    assert "total:" in err and "pos:" in err and "3/3" in err
+    assert "total:" in err and "pos:" not in err and "3/3" in err
+    fit(NER, train_data, max_iterations=3, verbose=True, log_infonce=True)
+    assert "pos:" in capsys.readouterr().err
 
 
 def test_loader_generators_follow_torch_manual_seed():

@@ -44,6 +44,16 @@ def run(session, kind="ner", seed=0, **params):
     )
 
 
+def test_logging_infonce_changes_nothing_but_the_log(small_session):
+    plain = run(small_session, seed=2)
+    logged = run(small_session, seed=2, log_infonce=True)
+    for key in ("train", "test", "loss"):
+        np.testing.assert_array_equal(getattr(plain, key), getattr(logged, key))
+    assert logged.extras["infonce_pos"].shape == (8,) and logged.extras["infonce_neg"].shape == (8,)
+    # the recorded loss is the NER loss, not InfoNCE = pos + neg
+    assert not np.allclose(logged.loss, logged.extras["infonce_pos"] + logged.extras["infonce_neg"])
+
+
 def test_kinds_are_registered_as_resumable():
     assert methods.get("ner") is train.train_ner
     assert methods.get("cebra") is train.train_cebra
@@ -79,12 +89,10 @@ def test_run_returns_the_embedding_contract(small_session, kind, loss_name, solv
     assert result.loss.shape == (8,) and np.isfinite(result.loss).all()
     assert result.loss_name == loss_name and result.method == kind.upper()
     assert result.session == small_session.name and result.seed == 3 and result.t_dur == 40
-    assert result.extras["infonce_pos"].shape == (8,) and result.extras["infonce_neg"].shape == (8,)
-    if kind == "ner":  # the recorded loss is the NER loss, not InfoNCE = pos + neg
-        assert not np.allclose(
-            result.loss, result.extras["infonce_pos"] + result.extras["infonce_neg"]
-        )
+    if kind == "ner":  # NER logs no InfoNCE by default (log_infonce: true does)
+        assert "infonce_pos" not in result.extras and "infonce_neg" not in result.extras
     else:
+        assert result.extras["infonce_pos"].shape == (8,)
         np.testing.assert_allclose(
             result.loss, result.extras["infonce_pos"] + result.extras["infonce_neg"], rtol=1e-5
         )
