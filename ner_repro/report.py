@@ -1224,6 +1224,73 @@ def _table_rows(frame: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+def _seed_range(text: Any, metric: str, statistic: str) -> str:
+    """``"lo – hi"`` of a ``paper_per_seed`` cell (``"seed:value;..."``); empty for < 2 seeds."""
+    if not isinstance(text, str) or not text:
+        return ""
+    values = [float(part.split(":", 1)[1]) for part in text.split(";") if ":" in part]
+    if len(values) < 2:
+        return ""
+    return f"{_fmt(min(values), metric, statistic)} – {_fmt(max(values), metric, statistic)}"
+
+
+def read_comparison(path: PathLike) -> pd.DataFrame:
+    """The report's CSV (:func:`write_report`) back as :func:`compare`'s frame."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in COMPARISON_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: not a report CSV (columns missing: {', '.join(missing)})")
+    for c in _NUMERIC:
+        frame[c] = pd.to_numeric(frame[c], errors="coerce")
+    return frame
+
+
+def measured_table(
+    frame: pd.DataFrame,
+    figures: Sequence[str] | None = None,
+    *,
+    include_not_computable: bool = False,
+) -> str:
+    """A Markdown summary of a report CSV (:func:`compare`'s frame) for the README.
+
+    Per figure (``figures``: all by default) and method, how many of the directly
+    comparable numbers (verdict reproduced or not reproduced) reproduced; then one row per
+    published number: ours in paper mode (mean ± SD over seeds, n), the range over seeds,
+    the verdict and its reason. Rows without a number of ours are left out unless
+    ``include_not_computable``.
+    """
+    sel = frame if figures is None else frame[frame["figure"].isin(list(figures))]
+    if not include_not_computable:
+        sel = sel[sel["verdict"] != NOT_COMPUTABLE]
+    judged = sel[sel["verdict"].isin([REPRODUCED, NOT_REPRODUCED])]
+    lines = ["| figure | method | reproduced / directly comparable |", "|---|---|---|"]
+    for (fig, method), part in judged.groupby(["figure", "method"], sort=False):
+        ok = int((part["verdict"] == REPRODUCED).sum())
+        lines.append(f"| {fig} | {method} | {ok} / {len(part)} ({100 * ok / len(part):.0f} %) |")
+    ok = int((judged["verdict"] == REPRODUCED).sum())
+    if len(judged):
+        lines.append(f"| all | all | {ok} / {len(judged)} ({100 * ok / len(judged):.0f} %) |")
+    lines += [
+        "",
+        "| figure | panel | method | session / group | split/decoder | number | published "
+        "| ours: paper (mean ± SD, n seeds) | range over seeds | verdict | reason |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in sel.iterrows():
+        metric, stat = r["metric"], r["statistic"]
+        cells = [
+            r["figure"],
+            *_row_label(r),
+            _published_cell(r),
+            _ours_cell(r, "paper"),
+            _seed_range(r["paper_per_seed"], metric, stat),
+            r["verdict"],
+            r["reason"],
+        ]
+        lines.append("| " + " | ".join(_md_cell(str(c)) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _missing_rows(frame: pd.DataFrame) -> list[list[str]]:
     return [
         [*_row_label(r), _published_cell(r), r["verdict"], r["reason"]] for _, r in frame.iterrows()

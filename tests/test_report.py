@@ -381,6 +381,29 @@ def test_end_to_end_on_synthetic_outputs(tmp_path, published):
     assert "<table>" in html and "panel.pdf" in html
     assert "data:image/png;base64," in html or "data:application/pdf;base64," in html
 
+    # The README table (tools/measured_table.py) from the same CSV.
+    back = report.read_comparison(out / "comparison.csv")
+    table = report.measured_table(back, ["Fig5", "Fig3"])
+    judged = back[
+        back["figure"].isin(["Fig5", "Fig3"])
+        & back["verdict"].isin([report.REPRODUCED, report.NOT_REPRODUCED])
+    ]
+    ok = int((judged["verdict"] == report.REPRODUCED).sum())
+    assert f"| all | all | {ok} / {len(judged)} " in table
+    rows = [line for line in table.splitlines() if line.startswith("| Fig5 | ")][1:]
+    shown = back[(back["figure"] == "Fig5") & (back["verdict"] != report.NOT_COMPUTABLE)]
+    assert len(rows) == len(shown) > 0  # after the summary line "| Fig5 | NER | ..."
+    assert "Fig1" not in table and "Fig8" not in table
+    # the range over seeds is that of the per-seed values
+    per_seed = [float(p.split(":")[1]) for p in diag["paper_per_seed"].split(";")]
+    assert report._seed_range(diag["paper_per_seed"], "pos_R2", "diag_mean") == (
+        f"{min(per_seed):.3f} – {max(per_seed):.3f}"
+    )
+    assert report._seed_range("0:0.5", "pos_R2", "value") == ""
+    with pytest.raises(ValueError, match="not a report CSV"):
+        (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+        report.read_comparison(tmp_path / "other.csv")
+
 
 def test_simulated_data_is_reported_as_not_applicable(tmp_path, published):
     config = load_config(
