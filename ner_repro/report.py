@@ -1225,13 +1225,18 @@ def _table_rows(frame: pd.DataFrame) -> list[list[str]]:
 
 
 def _seed_range(text: Any, metric: str, statistic: str) -> str:
-    """``"lo – hi"`` of a ``paper_per_seed`` cell (``"seed:value;..."``); empty for < 2 seeds."""
+    """``"lo – hi (median m)"`` of a ``paper_per_seed`` cell (``"seed:value;..."``); empty
+    for fewer than 2 seeds."""
     if not isinstance(text, str) or not text:
         return ""
     values = [float(part.split(":", 1)[1]) for part in text.split(";") if ":" in part]
     if len(values) < 2:
         return ""
-    return f"{_fmt(min(values), metric, statistic)} – {_fmt(max(values), metric, statistic)}"
+    lo, hi, mid = min(values), max(values), float(np.median(values))
+    return (
+        f"{_fmt(lo, metric, statistic)} – {_fmt(hi, metric, statistic)}"
+        f" (median {_fmt(mid, metric, statistic)})"
+    )
 
 
 def read_comparison(path: PathLike) -> pd.DataFrame:
@@ -1273,7 +1278,7 @@ def measured_table(
     lines += [
         "",
         "| figure | panel | method | session / group | split/decoder | number | published "
-        "| ours: paper (mean ± SD, n seeds) | range over seeds | verdict | reason |",
+        "| ours: paper (mean ± SD, n seeds) | range over seeds (median) | verdict | reason |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in sel.iterrows():

@@ -397,7 +397,7 @@ def test_end_to_end_on_synthetic_outputs(tmp_path, published):
     # the range over seeds is that of the per-seed values
     per_seed = [float(p.split(":")[1]) for p in diag["paper_per_seed"].split(";")]
     assert report._seed_range(diag["paper_per_seed"], "pos_R2", "diag_mean") == (
-        f"{min(per_seed):.3f} – {max(per_seed):.3f}"
+        f"{min(per_seed):.3f} – {max(per_seed):.3f} (median {np.median(per_seed):.3f})"
     )
     assert report._seed_range("0:0.5", "pos_R2", "value") == ""
     with pytest.raises(ValueError, match="not a report CSV"):
