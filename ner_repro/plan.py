@@ -305,6 +305,16 @@ class Plan:
                 spec[key] = min(int(spec[key]), cap)
         return spec
 
+    def methods_of_kind(self, *kinds: str) -> list[str]:
+        """The configured methods of the given kinds, sorted by name."""
+        return sorted(m for m in self.config["methods"] if self.kind(m) in kinds)
+
+    def method_pattern(self, exclude_kinds: Iterable[str] = ()) -> str:
+        """A regular expression matching exactly the configured method names, except those
+        of ``exclude_kinds`` (a wildcard constraint; it matches nothing if none is left)."""
+        names = [m for m in sorted(self.config["methods"]) if self.kind(m) not in exclude_kinds]
+        return "|".join(names) if names else "(?!)"
+
     def kind(self, method: str) -> str:
         return str(self.config["methods"][method]["kind"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -132,3 +133,13 @@ def test_training_cap_caps_epochs_given_by_area(paper):
     config = copy.deepcopy(paper)
     config["training_cap"] = {"epochs": 100}
     assert Plan(config).method_spec("piVAE")["epochs"] == {"M1": 100, "PMd": 100, "S1": 50}
+
+
+def test_methods_by_kind_and_the_method_pattern(paper):
+    plan = Plan(paper)
+    assert plan.methods_of_kind("umap") == ["UMAP", "UMAP_label"]
+    pattern = plan.method_pattern(exclude_kinds=("umap",))
+    assert re.fullmatch(pattern, "NER") and re.fullmatch(pattern, "piVAE")
+    assert not re.fullmatch(pattern, "UMAP") and not re.fullmatch(pattern, "UMAP_label")
+    every_kind = {plan.kind(m) for m in paper["methods"]}
+    assert plan.method_pattern(exclude_kinds=every_kind) == "(?!)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -105,3 +106,19 @@ def test_offline_fetch_fails_with_one_message(tmp_path, ner_sessions_dir):
         assert missing in log
     assert "Chewie_20160929_neural_con_dis_index.mat " not in log  # present files are not listed
     assert not target.exists() and np.all([not p.exists() for p in data.glob("Chewie_2016101*")])
+
+
+def test_umap_fits_of_a_session_share_one_job(ner_sessions_dir, tmp_path):
+    """Every UMAP method and seed of a session is one train_umap job (numba compiles once);
+    the other methods stay one train_embedding job per method, session and seed."""
+    results = tmp_path / "results"
+    target = results / "embeddings" / "UMAP_label" / "Han_20171201_S1_seed1.npz"
+    proc = snakemake(
+        [str(target), str(results / "embeddings" / "NER" / "Han_20171201_S1_seed0.npz"),
+         "-n", "--cores", "2", "--quiet", "rules"],
+        workdir=tmp_path,
+        config={"data_dir": ner_sessions_dir, "missing": "skip", "results_dir": results},
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, flags=re.M))
+    assert counts.get("train_umap") == "1" and counts.get("train_embedding") == "1", out

@@ -62,16 +62,6 @@ def recording_of(wildcards):
     return PLAN.recording(wildcards.monkey, wildcards.date)
 
 
-def compiled_for(wildcards):
-    """UMAP jobs wait for rule compile_umap, which fills numba's cache once for all.
-
-    ``ancient``: a new stamp (a cache compiled again) does not make embeddings out of date.
-    """
-    if config["methods"][wildcards.method]["kind"] != "umap":
-        return []
-    return [ancient(UMAP_COMPILED)]
-
-
 def gpu_for(wildcards):
     """Training rules ask for a GPU when they will use one: ``device: cuda``, or ``auto``
     on a machine with CUDA. (On a cluster, plan on the login node with ``device: cuda``.)
