@@ -8,7 +8,10 @@ Every number comes from a fresh Python process, as a Snakemake job would run it:
    in a new process with the cache that step 1 left: the time of a UMAP job after the first;
 3. the same fit with the previous wrapper (``git show <rev>:ner_repro/baselines/umap.py``,
    which compiled everything in every process), for the ratio and to check that both give
-   bit-identical embeddings.
+   bit-identical embeddings;
+4. a ``train_umap`` job: ``--fits`` fits of the method (seeds ``seed``, ``seed + 1``, ...)
+   one after another in one fresh process with the warm cache, as rule ``train_umap`` runs
+   every UMAP fit of a session; the job's seconds per fit, import included.
 
 Each fit is split into parts (NN-descent, fuzzy simplicial set, the categorical
 intersection, spectral init, the layout epochs, the transform of the test split and the
@@ -17,7 +20,7 @@ second fit on the test split) with the seconds numba spent compiling in each.
 Usage::
 
     python benchmarks/bench_umap.py [--session Mihili_20140303] [--area M1]
-        [--method UMAP_label] [--old-rev HEAD] [--no-old] [--out bench_umap.json]
+        [--method UMAP_label] [--old-rev HEAD] [--no-old] [--fits 6] [--out bench_umap.json]
 """
 
 from __future__ import annotations
@@ -151,6 +154,20 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     result["n_train"] = int(session.is_train.sum())
     result["n_test"] = int((~session.is_train).sum())
     result["n_neurons"] = int(session.neural.shape[1])
+    if args.task == "job":
+        fits = []
+        for seed in range(args.seed, args.seed + args.fits):
+            t0 = time.perf_counter()
+            wrapper.fit_umap(
+                session,
+                seed=seed,
+                params={"supervised": args.method == "UMAP_label"},
+                method=args.method,
+            )
+            fits.append(time.perf_counter() - t0)
+        result["fits_s"] = fits
+        result["job_compile_s"] = compiles.seconds()
+        return result
     parts = _instrument(compiles)
     c0 = compiles.seconds()
     t0 = time.perf_counter()
@@ -207,7 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write the numbers as JSON")
     # Internal: one measurement in this (fresh) process.
     ap.add_argument("--worker-out", help=argparse.SUPPRESS)
-    ap.add_argument("--task", default="fit", choices=["fit", "warm_up"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--fits", type=int, default=6, help="fits in the train_umap job of step 4 (0: skip)"
+    )
+    ap.add_argument(
+        "--task", default="fit", choices=["fit", "warm_up", "job"], help=argparse.SUPPRESS
+    )
     ap.add_argument("--wrapper", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--save", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -273,6 +295,20 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(f"  bit-identical embeddings old vs new: {same}")
                 report.update(old=old, identical=same)
+        if args.fits > 0:
+            print(f"4. a train_umap job: {args.fits} fits in one fresh process, warm cache")
+            t0 = time.perf_counter()
+            job = _spawn([*common, "--task", "job", "--fits", str(args.fits)], cache)
+            job["wall_s"] = time.perf_counter() - t0
+            fits = ", ".join(f"{x:.1f}" for x in job["fits_s"])
+            per_fit = job["wall_s"] / args.fits
+            print(f"  import umap {job['import_s']:.1f} s; fits {fits} s")
+            print(
+                f"  job {job['wall_s']:.1f} s (process start and import included): "
+                f"{per_fit:.1f} s per fit, against {new['fit_s']:.1f} s for a fit in its own "
+                f"process ({_ratio(new['fit_s'], per_fit)})"
+            )
+            report.update(job=job)
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=1))
     return 0
