@@ -1,0 +1,50 @@
+"""The command-line tools in tools/: what they print is what the library computes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from ner_repro import evaluation, methods
+from ner_repro.config import REPO_ROOT
+from ner_repro.simulate import SimulatedSession, simulate_session
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def embedding_files(tmp_path_factory) -> list[Path]:
+    spec = SimulatedSession("Sim", "20000101", {"M1": 12}, n_trials=40, seed=3)
+    session = simulate_session(spec, "M1", t_dur=20)[0]
+    out = tmp_path_factory.mktemp("emb")
+    files = []
+    for seed in (0, 1):
+        run = methods.get("pca")(
+            session, seed=seed, params={}, method="PCA", device="cpu", progress=False
+        )
+        files.append(run.save(out / f"PCA_seed{seed}.npz"))
+    return files
+
+
+def test_insample_r2_prints_the_explained_variance(embedding_files, capsys):
+    tool = _tool("insample_r2")
+    assert tool.main([*map(str, embedding_files), "--mode", "corrected"]) == 0
+    out = capsys.readouterr().out
+    from ner_repro.embedding import EmbeddingRun
+
+    ev = evaluation.explained_variance(EmbeddingRun.load(embedding_files[0]), "corrected")
+    assert "evaluation mode: corrected" in out and "median over seeds" in out
+    assert f"{ev.train.vel_r2:.3f}" in out and f"{ev.test.pos_r2:.3f}" in out
+
+
+def test_insample_r2_names_a_missing_file(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _tool("insample_r2").main([str(tmp_path / "absent.npz")])
+    assert "absent.npz" in capsys.readouterr().err
