@@ -760,27 +760,22 @@ def _fit_pivae(
     if protocol == "paper":
         # The authors' split of the whole session by bins; fixed epochs, final weights.
         x_all, y_all = session.neural, session.labels
-        train_end, valid_end = paper_split(x_all.shape[0], t_dur)
-        x_train, y_train = x_all[:train_end], y_all[:train_end]
-        x_val, y_val = x_all[train_end:valid_end], y_all[train_end:valid_end]
+        n_fit, valid_end = paper_split(x_all.shape[0], t_dur)
+        x_train, y_train = x_all[:n_fit], y_all[:n_fit]
+        x_val, y_val = x_all[n_fit:valid_end], y_all[n_fit:valid_end]
         x_test, y_test = x_all[valid_end:], y_all[valid_end:]
         cfg = {**cfg, "early_stopping": False}
     else:
         x_train, y_train = session.split("train")
         x_test, y_test = session.split("test")
-    u_train, u_test = y_train, y_test
+        n_fit = _split_validation(x_train.shape[0] // t_dur, float(cfg["valid_fraction"])) * t_dur
+        x_val, y_val = x_train[n_fit:], y_train[n_fit:]
+    u_train, u_val, u_test = y_train, y_val, y_test
     label_mean, label_std = np.zeros(3), np.ones(3)
     if cfg["normalize_labels"]:
         label_mean, label_std = y_train.mean(0), y_train.std(0) + 1e-12
-        u_train, u_test = (y_train - label_mean) / label_std, (y_test - label_mean) / label_std
-    if protocol == "paper":
-        n_fit = x_train.shape[0]
-        x_fit, u_fit = x_train, u_train
-        u_val = (y_val - label_mean) / label_std
-    else:
-        n_fit = _split_validation(x_train.shape[0] // t_dur, float(cfg["valid_fraction"])) * t_dur
-        x_fit, u_fit = x_train[:n_fit], u_train[:n_fit]
-        x_val, u_val = x_train[n_fit:], u_train[n_fit:]
+        u_train, u_val, u_test = ((y - label_mean) / label_std for y in (y_train, y_val, y_test))
+    x_fit, u_fit = x_train[:n_fit], u_train[:n_fit]
     model = PiVAE(
         x_train.shape[1],
         dim_z=int(cfg["latent_dim"]),
