@@ -51,6 +51,7 @@ SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO.parent / "shared")) / "data"
 import bench_ner  # noqa: E402
 
 import ner_patch  # noqa: E402
+from ner_repro.baselines.pivae import epochs_for, paper_split  # noqa: E402
 from ner_repro.ingest import read_session  # noqa: E402
 
 SETTINGS = {k: v for k, v in bench_ner.SETTINGS.items()}
@@ -89,6 +90,15 @@ def pivae_epoch_seconds(session: Any, epochs: int) -> dict[str, float]:
         )
         out[label] = float(np.median(run.extras["epoch_s"]))
     return out
+
+
+def pivae_fit_bins(session: Any) -> int:
+    """Bins pi-VAE fits on in the corrected protocol (its defaults): the training trials
+    less the validation part."""
+    from ner_repro.baselines.pivae import DEFAULTS, _split_validation
+
+    n_trials = session.n_train_trials
+    return _split_validation(n_trials, DEFAULTS["valid_fraction"]) * session.t_dur
 
 
 def quick_fit_seconds(session: Any, kind: str) -> float:
@@ -174,9 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     neural, labels = (a.astype(np.float32) for a in session.split("train"))
     ref_bins = len(neural)
-    # pi-VAE's epoch below is timed with its defaults: the corrected protocol, which fits
-    # on 7/8 of the training trials.
-    ref_fit_bins = ref_bins * 7 // 8
+    # pi-VAE's epoch below is timed with its defaults: the corrected protocol.
+    ref_fit_bins = pivae_fit_bins(session)
     print(f"{session.name}: {ref_bins} training bins, {neural.shape[1]} neurons; 1 thread")
 
     steps = step_seconds(neural, labels, args.steps, 10)
@@ -220,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
 
     jobs = planned_jobs(data_dir, published)
     bins = {}
+    # pi-VAE's fit bins per session: (the corrected protocol, before; the authors' first
+    # 60 % of the session, protocol: paper, now).
+    fit_bins: dict[str, tuple[int, int]] = {}
     import yaml
 
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -231,23 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                 data_dir / f"{monkey}_{date}_neural_con_dis_index.mat", area, t_dur=t_dur
             )
             bins[name] = len(s.split("train")[0])
+            fit_bins[name] = (pivae_fit_bins(s), paper_split(len(s.neural), t_dur)[0])
     print(
         f"\nall_figures, seed 0: {len(jobs)} training jobs over {len(bins)} session-areas: {dict(Counter(m for m, _ in jobs))}"
     )
 
-    from ner_repro.baselines.pivae import epochs_for, paper_split
     from ner_repro.plan import Plan
 
     plan = Plan({**config, "seeds": [0, 1, 2]})
-    # pi-VAE's fit bins: the authors' first 60 % of the session (protocol: paper, now) or
-    # 7/8 of the training trials (the corrected protocol, before).
-    fit_bins: dict[str, tuple[int, int]] = {}
-    for name, n_train in bins.items():
-        t_dur = next(
-            d["t_dur"] for d in config["datasets"].values() if d["monkey"] == name.split("_")[0]
-        )
-        n_all = round(n_train / config["train_fraction"] / t_dur) * t_dur
-        fit_bins[name] = (n_train * 7 // 8, paper_split(n_all, t_dur)[0])
 
     def fit_cost(method: str, name: str, before: bool) -> float | None:
         """Seconds of one fit of ``method`` on session ``name`` (one seed)."""
