@@ -2,7 +2,7 @@
 
 For each session and method (PCA, dPCA, UMAP, UMAP_label, piVAE; the paper's settings unless
 overridden) this runs the registered method on the session's 80/20 trial split, times it, and
-decodes the *training* embedding in-sample (:func:`ner_repro.decoding.in_sample_analysis`:
+decodes the *training* embedding in-sample (:func:`ner_repro.analysis.decoding.in_sample_analysis`:
 ``LinearRegression`` velocity R², position R² from per-trial cumulative sums, uniform average;
 logistic-regression direction accuracy over all bins and its peak over time bins). The authors' values are the train rows of
 ``reference/fig4-7-fig4-per-session.csv`` (UMAP, UMAP_label, piVAE; they saved no single-bin
@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 
 from ner_repro import methods
-from ner_repro.decoding import (
+from ner_repro.analysis.decoding import (
     accuracy_per_bin,
     direction_class,
     in_sample_analysis,
     peak_accuracy,
 )
-from ner_repro.ingest import read_session
+from ner_repro.data.ingest import read_session
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO_ROOT.parent / "shared"))

@@ -37,8 +37,8 @@ import torch
 
 import ner_patch
 from ner_patch.loss import DIST_EPS, label_distance
-from ner_repro import atomic, provenance
-from ner_repro.ingest import read_session
+from ner_repro.core import atomic, provenance
+from ner_repro.data.ingest import read_session
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = (

@@ -51,8 +51,8 @@ SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO.parent / "shared")) / "data"
 import bench_ner  # noqa: E402
 
 import ner_patch  # noqa: E402
-from ner_repro.baselines.pivae import epochs_for, paper_split  # noqa: E402
-from ner_repro.ingest import read_session  # noqa: E402
+from ner_repro.data.ingest import read_session  # noqa: E402
+from ner_repro.methods.pivae import epochs_for, paper_split  # noqa: E402
 
 SETTINGS = {k: v for k, v in bench_ner.SETTINGS.items()}
 
@@ -81,7 +81,7 @@ def step_seconds(neural: np.ndarray, labels: np.ndarray, steps: int, block: int)
 
 
 def pivae_epoch_seconds(session: Any, epochs: int) -> dict[str, float]:
-    from ner_repro.baselines.pivae import fit_pivae
+    from ner_repro.methods.pivae import fit_pivae
 
     out = {}
     for label, fast in (("before (fast: false)", False), ("now", True)):
@@ -95,7 +95,7 @@ def pivae_epoch_seconds(session: Any, epochs: int) -> dict[str, float]:
 def pivae_fit_bins(session: Any) -> int:
     """Bins pi-VAE fits on in the corrected protocol (its defaults): the training trials
     less the validation part."""
-    from ner_repro.baselines.pivae import DEFAULTS, _split_validation
+    from ner_repro.methods.pivae import DEFAULTS, _split_validation
 
     n_trials = session.n_train_trials
     return _split_validation(n_trials, DEFAULTS["valid_fraction"]) * session.t_dur
@@ -112,10 +112,10 @@ def quick_fit_seconds(session: Any, kind: str) -> float:
 def fixed_seconds() -> dict[str, float]:
     """A fresh interpreter importing what a training job imports, per kind."""
     modules = {
-        "ner/cebra": "import torch, ner_patch, ner_repro.train, ner_repro.jobs",
-        "pivae": "import torch, ner_repro.baselines.pivae, ner_repro.jobs",
-        "pca/dpca": "import ner_repro.baselines.pca, ner_repro.baselines.dpca, ner_repro.jobs",
-        "umap": "import umap, ner_repro.baselines.umap, ner_repro.jobs",
+        "ner/cebra": "import torch, ner_patch, ner_repro.methods.contrastive, ner_repro.core.jobs",
+        "pivae": "import torch, ner_repro.methods.pivae, ner_repro.core.jobs",
+        "pca/dpca": "import ner_repro.methods.pca, ner_repro.methods.dpca, ner_repro.core.jobs",
+        "umap": "import umap, ner_repro.methods.umap, ner_repro.core.jobs",
     }
     out = {}
     for kind, code in modules.items():

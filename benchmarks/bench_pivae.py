@@ -2,7 +2,7 @@
 the fast one (``fast: true``, the default), measured in the same run, and how closely they agree.
 
 Both runs train the same model from the same seed on the session's fitting part (the training
-trials less the validation ones, as :func:`ner_repro.baselines.pivae.fit_pivae` does), with
+trials less the validation ones, as :func:`ner_repro.methods.pivae.fit_pivae` does), with
 the paper's settings (batch 200, lr 2.5e-4) and no early stopping, for ``--epochs`` epochs
 each; ``--repeats`` alternates the two (old, new, old, new, ...) so that a machine shared with
 other work slows both alike. Printed: the median seconds per epoch of each (the best over the
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ner_repro.baselines import pivae
-from ner_repro.ingest import read_session
+from ner_repro.data.ingest import read_session
+from ner_repro.methods import pivae
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -36,7 +36,7 @@ PAPER_EPOCHS = 300
 
 
 def train_once(session, *, fast: bool, epochs: int, seed: int) -> dict:
-    """One :func:`~ner_repro.baselines.pivae.fit_pivae` run: its history and train embedding."""
+    """One :func:`~ner_repro.methods.pivae.fit_pivae` run: its history and train embedding."""
     t0 = time.perf_counter()
     run = pivae.fit_pivae(
         session, seed=seed, params={"epochs": epochs, "early_stopping": False, "fast": fast}

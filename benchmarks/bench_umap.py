@@ -123,12 +123,12 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {}
     compiles = _Compiles()
     if args.wrapper:
-        # The old wrapper, in place of ner_repro.baselines.umap (registers kind "umap").
-        spec = importlib.util.spec_from_file_location("ner_repro.baselines.umap", args.wrapper)
+        # The old wrapper, in place of ner_repro.methods.umap (registers kind "umap").
+        spec = importlib.util.spec_from_file_location("ner_repro.methods.umap", args.wrapper)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
-    import ner_repro.baselines.umap as wrapper
+    import ner_repro.methods.umap as wrapper
 
     t0 = time.perf_counter()
     if hasattr(wrapper, "import_umap"):
@@ -143,7 +143,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         result["warm_up_s"] = time.perf_counter() - t0
         result["warm_up_compile_s"] = compiles.seconds() - result["import_compile_s"]
         return result
-    from ner_repro.ingest import read_session
+    from ner_repro.data.ingest import read_session
 
     monkey = args.session.split("_")[0]
     session = read_session(

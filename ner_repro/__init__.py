@@ -1,19 +1,18 @@
-"""Reproduction of "Neural Embeddings Rank" (NeurIPS 2024): ingestion, decoding,
-alignment, baselines, figures and report around the :mod:`ner_patch` plugin.
+"""Reproduction of "Neural Embeddings Rank" (NeurIPS 2024) around the :mod:`ner_patch` plugin.
 
-Every concept lives in one module:
+Sub-packages by stage, lowest first; a module imports only from its own stage or a lower one
+(``tests/test_layout.py`` checks it, and that there is no import cycle):
 
-* :mod:`ner_repro.errors`      -- the one error type for bad input.
-* :mod:`ner_repro.atomic`      -- all-or-nothing file writing.
-* :mod:`ner_repro.provenance`  -- checksums, package versions, device, run metadata.
-* :mod:`ner_repro.matfile`     -- MATLAB v5 / v7.3 containers.
-* :mod:`ner_repro.smoothing`   -- the authors' Gaussian smoothing, ported from MATLAB.
-* :mod:`ner_repro.ingest`      -- the three input formats -> :class:`~ner_repro.session.SessionData`.
-* :mod:`ner_repro.session`     -- the per-session ``.npz`` contract.
-* :mod:`ner_repro.embedding`   -- the per-run embedding ``.npz`` contract.
-* :mod:`ner_repro.simulate`    -- the centre-out simulator (offline demo, tests' known latents).
-* :mod:`ner_repro.acquire`     -- the recording manifest, download and checksum checks.
-* :mod:`ner_repro.config`      -- configuration loading, validation and session lists.
+* :mod:`ner_repro.core`      -- errors, atomic writes, provenance, configuration, the session and
+  embedding ``.npz`` contracts, how a workflow job runs.
+* :mod:`ner_repro.data`      -- recordings: names, download and checksums, MATLAB containers,
+  smoothing, ingestion, the MC_Maze NWB reader, the authors' published intermediates.
+* :mod:`ner_repro.synthetic` -- the centre-out simulator and a synthetic MC_Maze NWB file.
+* :mod:`ner_repro.analysis`  -- decoding, alignment, the figure evaluations, MC_Maze analyses.
+* :mod:`ner_repro.methods`   -- the method registry and one module per method kind.
+* :mod:`ner_repro.plan`      -- every output path and every figure's spec (what the rules use).
+* :mod:`ner_repro.plotting`  -- one module per figure, plus the shared drawing code.
+* :mod:`ner_repro.report`    -- the reproduction report: published numbers next to ours.
 """
 
 __version__ = "0.1.0"

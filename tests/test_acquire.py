@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ner_repro import acquire
-from ner_repro.errors import InputError
+from ner_repro.core.errors import InputError
+from ner_repro.data import acquire
 
 
 def test_manifest_lists_every_configured_recording():
-    from ner_repro.config import load_config
+    from ner_repro.core.config import load_config
+    from ner_repro.data.recordings import ner_filename
     from ner_repro.plan import Plan
-    from ner_repro.recordings import ner_filename
 
     manifest = acquire.read_manifest()
     plan = Plan(load_config())

@@ -1,4 +1,4 @@
-"""Alignment (ner_repro.alignment): Procrustes, the authors' get_best_R, the corrected joint fit."""
+"""Alignment (ner_repro.analysis.alignment): Procrustes, the authors' get_best_R, the corrected joint fit."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from ner_repro import alignment as al
-from ner_repro.embedding import EmbeddingRun
-from ner_repro.evaluation import align_pair
+from ner_repro.analysis import alignment as al
+from ner_repro.analysis.evaluation import align_pair
+from ner_repro.core.embedding import EmbeddingRun
 
 T_DUR = 6
 

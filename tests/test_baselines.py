@@ -1,6 +1,6 @@
 """PCA, dPCA and UMAP baselines: each does its job on a simulated session with a known latent.
 
-The sessions are the offline demo's simulated M1 (:func:`ner_repro.simulate.simulate_session`,
+The sessions are the offline demo's simulated M1 (:func:`ner_repro.synthetic.reaching.simulate_session`,
 smoothed and cut as ingestion does): 8 reach directions, a velocity latent ``(vx, vy)`` that
 depends on direction *and* time, a direction-independent speed profile, and a preparatory
 signal pointing at the target before the reach. Neurons are log-linear in the latent, spikes
@@ -17,10 +17,10 @@ from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from ner_repro import methods
-from ner_repro.baselines.common import balanced_trials, direction_averages, resolve_params
-from ner_repro.embedding import EmbeddingRun
-from ner_repro.session import SessionData
-from ner_repro.simulate import SimulatedSession, simulate_session
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import SessionData
+from ner_repro.methods.common import balanced_trials, direction_averages, resolve_params
+from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
 
 
 def run(kind: str, session: SessionData, seed: int = 0, **params) -> EmbeddingRun:
@@ -285,11 +285,11 @@ def _numba_cache_probe(x):
 
 def test_umap_import_turns_numba_cache_on_by_default():
     # umap-learn and pynndescent are imported with cache=True as numba's default, so that
-    # later processes load their machine code (ner_repro.baselines.umap.import_umap).
+    # later processes load their machine code (ner_repro.methods.umap.import_umap).
     import numba
     from numba.core.caching import NullCache
 
-    from ner_repro.baselines.umap import _numba_cache_by_default
+    from ner_repro.methods.umap import _numba_cache_by_default
 
     njit, jit = numba.njit, numba.jit
     with _numba_cache_by_default():

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ner_repro.config import SessionKey, load_config, validate_config
+from ner_repro.core.config import SessionKey, load_config, validate_config
 from ner_repro.plan import Plan
 
 

@@ -1,4 +1,4 @@
-"""Decoders and metrics (ner_repro.decoding): hand-built cases and the authors' Fig1 numbers."""
+"""Decoders and metrics (ner_repro.analysis.decoding): hand-built cases and the authors' Fig1 numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import r2_score
 
-from ner_repro import decoding as dc
+from ner_repro.analysis import decoding as dc
 
 PER_SESSION = "per_session/{}_Chewie/NPZ/Chewie_161014_embed_20000itr_M1.npz"
 

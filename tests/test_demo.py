@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ner_repro import report
-from ner_repro.config import load_config
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.core.config import load_config
+from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.plan import Plan
+from ner_repro.plan.report import report_outputs
 from tests.workflow_helpers import REPO_ROOT, snakemake
 
 DEMO = REPO_ROOT / "config" / "demo.yaml"
@@ -102,7 +102,7 @@ def test_every_run_records_its_provenance(demo_run):
 
 def test_report_is_written_and_says_the_data_are_simulated(demo_run):
     _, results, _, _ = demo_run
-    files = report.report_outputs(str(results))
+    files = report_outputs(str(results))
     md = Path(files["md"]).read_text()
     html = Path(files["html"]).read_text()
     assert "simulated" in md.lower()

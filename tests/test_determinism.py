@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ner_repro.embedding import EmbeddingRun
-from ner_repro.simulate import SimulatedSession, write_session
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.synthetic.reaching import SimulatedSession, write_session
 
 SETTINGS = {
     "ner": {"max_iterations": 60, "batch_size": 128},
@@ -32,7 +32,7 @@ SETTINGS = {
 SCRIPT = """
 import json, sys
 import torch
-from ner_repro.ingest import read_session
+from ner_repro.data.ingest import read_session
 from ner_repro.methods import run_method
 path, kind, params, seed, out = sys.argv[1:6]
 torch.set_num_threads(1)
@@ -86,7 +86,7 @@ def test_same_seed_bit_identical_other_seed_differs(recording, tmp_path, kind):
 
 def test_metrics_are_deterministic(recording, tmp_path):
     """The analyses of a run give identical tables twice (kNN grid search included)."""
-    from ner_repro import analyses
+    from ner_repro.analysis import steps as analyses
 
     run = tmp_path / "run.npz"
     _run(recording, "ner", 3, run)

@@ -1,4 +1,4 @@
-"""Fig4–7 evaluation (ner_repro.evaluation): the authors' published numbers, both modes, outputs."""
+"""Fig4–7 evaluation (ner_repro.analysis.evaluation): the authors' published numbers, both modes, outputs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
-from ner_repro import evaluation as ev
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis import evaluation as ev
+from ner_repro.core.embedding import EmbeddingRun
 
 PER_SESSION = "per_session/{}_Chewie/NPZ/Chewie_161014_embed_20000itr_M1.npz"
 SESSION_161014 = "Chewie_20161014_M1"

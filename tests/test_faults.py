@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.core.embedding import EmbeddingRun
 from tests.workflow_helpers import REPO_ROOT, snakemake
 
 SESSION = "Simia_20240103_M1"

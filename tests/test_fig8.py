@@ -14,14 +14,17 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
-from ner_repro import fig8, mcmaze
-from ner_repro.config import load_config
-from ner_repro.embedding import EmbeddingRun
-from ner_repro.errors import InputError
+from ner_repro.analysis import mcmaze as mcmaze_analysis
+from ner_repro.core.config import load_config
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.errors import InputError
+from ner_repro.core.session import SessionData
+from ner_repro.data import mcmaze, published_embeddings
 from ner_repro.plan import Plan
+from ner_repro.plan import mcmaze as fig8_plan
 from ner_repro.plotting import fig8 as pfig8
 from ner_repro.plotting import style
-from ner_repro.session import SessionData
+from ner_repro.synthetic.nwb import write_synthetic_nwb
 
 SETS = {
     "curve-straight-13-38-18": {"family": "curve-straight", "types": [13, 38, 18]},
@@ -97,19 +100,19 @@ PUBLISHED = {
 def nwb(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fig8") / "synthetic.nwb"
     types = sorted({t for s in SETS.values() for t in s["types"]})
-    return mcmaze.write_synthetic_nwb(path, seed=5, n_trials=N_TRIALS, n_units=N_UNITS, types=types)
+    return write_synthetic_nwb(path, seed=5, n_trials=N_TRIALS, n_units=N_UNITS, types=types)
 
 
 @pytest.fixture(scope="module")
 def sessions(nwb, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("sessions")
     paths = {name: out / f"MCMaze_{name}.npz" for name in SETS}
-    fig8.write_sessions(nwb, paths, SETS, out / "condition_sets.csv")
+    mcmaze.write_sessions(nwb, paths, SETS, out / "condition_sets.csv")
     return paths
 
 
 def _published(published_dir: Path, stem: str, kind: str) -> Path:
-    found = fig8.published_file(published_dir / "Fig8", stem, kind)
+    found = published_embeddings.published_file(published_dir / "Fig8", stem, kind)
     if found is None:
         pytest.skip(f"published Fig8 file {stem} ({kind}) not found")
     return found
@@ -163,13 +166,15 @@ def test_sessions_follow_the_condition_sets(nwb, sessions):
 
 def test_a_set_without_path_is_refused(nwb, tmp_path):
     with pytest.raises(ValueError, match="no output path"):
-        fig8.write_sessions(nwb, {}, SETS, tmp_path / "t.csv")
+        mcmaze.write_sessions(nwb, {}, SETS, tmp_path / "t.csv")
 
 
 # -- the authors' npz -----------------------------------------------------------------------------
 def test_published_npz_becomes_a_run(published_dir):
     path = _published(published_dir, "curve-straight_13-38-18", "ner")
-    run = fig8.read_published(path, "NER5k", "MCMaze_curve-straight-13-38-18", "ner")
+    run = published_embeddings.read_published(
+        path, "NER5k", "MCMaze_curve-straight-13-38-18", "ner"
+    )
     with np.load(path) as raw:
         np.testing.assert_array_equal(run.train, raw["cebra_veldir_train"])
         np.testing.assert_array_equal(run.test, raw["cebra_veldir_test"])
@@ -177,22 +182,22 @@ def test_published_npz_becomes_a_run(published_dir):
         np.testing.assert_array_equal(run.extras["target_angle_test"], raw["target_angle_test"])
         np.testing.assert_array_equal(run.extras["version_train"], raw["version_index_train"])
         np.testing.assert_allclose(run.loss, raw["train_loss_stable"])
-    assert run.t_dur == 100 and run.seed == fig8.UNSEEDED and run.loss_name == "RnC"
+    assert run.t_dur == 100 and run.seed == published_embeddings.UNSEEDED and run.loss_name == "RnC"
     assert run.train.shape == (14900, 3) and run.test.shape == (3800, 3)
     assert run.meta["source"] == "published" and len(run.meta["published_sha256"]) == 64
     # the NER six-type file carries the _1st suffix; CEBRA's lies in Supp_Cebra
     six = "curve-up-down_37-1-31-38-34-18"
     assert _published(published_dir, six, "ner").name.endswith("_1st.npz")
     assert _published(published_dir, six, "cebra").parent.name == "Supp_Cebra"
-    assert fig8.published_file(published_dir / "Fig8", six, "pca") is None
-    assert fig8.published_file(published_dir / "Fig8", "", "ner") is None
+    assert published_embeddings.published_file(published_dir / "Fig8", six, "pca") is None
+    assert published_embeddings.published_file(published_dir / "Fig8", "", "ner") is None
 
 
 def test_bad_published_files_are_named(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, cebra_veldir_train=np.zeros((100, 3)))
     with pytest.raises(InputError, match=r"bad\.npz: not an authors' Fig8 file"):
-        fig8.read_published(bad, "NER", "MCMaze_x", "ner")
+        published_embeddings.read_published(bad, "NER", "MCMaze_x", "ner")
     arrays = {
         "cebra_veldir_train": np.ones((200, 3)),
         "cebra_veldir_test": np.ones((100, 3)),
@@ -205,12 +210,12 @@ def test_bad_published_files_are_named(tmp_path):
     }
     np.savez(bad, **arrays)
     with pytest.raises(InputError, match="target_angle_train changes within a trial"):
-        fig8.read_published(bad, "NER", "MCMaze_x", "ner")
+        published_embeddings.read_published(bad, "NER", "MCMaze_x", "ner")
     arrays["target_angle_train"] = np.zeros(200)
     arrays["cebra_veldir_test"] = np.ones((150, 3))
     np.savez(bad, **arrays)
     with pytest.raises(InputError, match="continuous_index_test has 100 rows, expected 150"):
-        fig8.read_published(bad, "NER", "MCMaze_x", "ner")
+        published_embeddings.read_published(bad, "NER", "MCMaze_x", "ner")
 
 
 @pytest.mark.parametrize("stem", sorted(PUBLISHED))
@@ -222,8 +227,10 @@ def test_published_r2_reproduced(published_dir, stem):
         ("ner", ner, titles[0], losses[0]),
         ("cebra", cebra, titles[1], losses[1]),
     ):
-        run = fig8.read_published(_published(published_dir, stem, kind), kind, "MCMaze_x", kind)
-        a = fig8.analyse(run)
+        run = published_embeddings.read_published(
+            _published(published_dir, stem, kind), kind, "MCMaze_x", kind
+        )
+        a = mcmaze_analysis.analyse(run)
         got = (a["vel_r2"], a["pos_r2"], a["vel_r2_test"], a["pos_r2_test"])
         np.testing.assert_allclose(got, expected, atol=0.0006, err_msg=f"{kind} {stem}")
         assert pfig8.r2_title(a) == title
@@ -237,7 +244,7 @@ def test_trained_analysis_is_the_authors_decoding(sessions, tmp_path):
     run = _pca_run(session, "NER")
     emb_path = run.save(tmp_path / "emb.npz")
     npz, csv = tmp_path / "a.npz", tmp_path / "a.csv"
-    fig8.analyse_trained(emb_path, sessions[name], npz, csv, set_name=name, label="NER")
+    mcmaze_analysis.analyse_trained(emb_path, sessions[name], npz, csv, set_name=name, label="NER")
     a = pfig8.load(str(npz))
     # the authors' cells, written out again: fit and score on the training bins, cumsum per trial
     vel = run.labels_train[:, :2]
@@ -276,7 +283,7 @@ def test_trained_analysis_is_the_authors_decoding(sessions, tmp_path):
     wrong.labels_train = wrong.labels_train + 1.0
     wrong_path = wrong.save(tmp_path / "wrong.npz")
     with pytest.raises(InputError, match="training labels differ"):
-        fig8.run_from_trained(wrong_path, sessions[name])
+        mcmaze_analysis.run_from_trained(wrong_path, sessions[name])
 
 
 # -- the plan -------------------------------------------------------------------------------------
@@ -343,12 +350,12 @@ def test_plan_published_and_absent(tmp_path, published_dir):
         "MCMaze_curve-up-down-34-18/CEBRA5k_published.npz"
     )
     assert not any("straight-13-29" in k for k in spec.outputs)
-    src = fig8.published_input(plan, "curve-up-down-34-18", "CEBRA5k")
+    src = fig8_plan.published_input(plan, "curve-up-down-34-18", "CEBRA5k")
     assert (
         src == published_dir / "Fig8/Supp_Cebra/curve-up-down_34-18_parameters_5000itr_lr0.0001.npz"
     )
     with pytest.raises(ValueError, match="no published Fig8 embedding"):
-        fig8.published_input(plan, "straight-13-29-17-38-6-18", "NER5k")
+        fig8_plan.published_input(plan, "straight-13-29-17-38-6-18", "NER5k")
     assert len([k for k in spec.outputs if k != "table"]) == 8
     # nothing to draw from: no figure
     assert not Plan(_config(tmp_path)).has_figure("fig8")
@@ -411,7 +418,7 @@ def test_render_every_output_of_a_trained_run(tmp_path, nwb, sessions, drawn):
         method, name = key.split(":")
         run = _pca_run(SessionData.load(sessions[name]), method)
         emb = run.save(tmp_path / "emb" / f"{name}.npz")
-        fig8.analyse_trained(emb, sessions[name], path, set_name=name, label="NER")
+        mcmaze_analysis.analyse_trained(emb, sessions[name], path, set_name=name, label="NER")
     started = time.perf_counter()
     pfig8.render(spec.inputs, spec.outputs, spec.params)
     elapsed = time.perf_counter() - started
@@ -460,7 +467,7 @@ def test_render_from_published_embeddings(tmp_path, published_dir, drawn):
     spec = plan.figure("fig8")
     assert list(spec.inputs) == ["CEBRA5k:curve-up-down-31-38"]
     src = _published(published_dir, "curve-up-down_31-38", "cebra")
-    fig8.analyse_published(
+    mcmaze_analysis.analyse_published(
         src,
         spec.inputs["CEBRA5k:curve-up-down-31-38"][0],
         method="CEBRA5k",
@@ -494,4 +501,4 @@ def test_notebook_is_thin_and_parameterised(repo_root):
     assert all(f"{v} = {{}}" in src for v in ("inputs", "outputs", "params"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
-    assert "fig8.render(inputs, outputs, params)" in "".join(code[-1]["source"])
+    assert "fig8_plan.render(inputs, outputs, params)" in "".join(code[-1]["source"])

@@ -2,7 +2,7 @@
 
 The inputs are written exactly where :class:`ner_repro.plan.Plan` (demo configuration, results
 in ``tmp_path``) says each figure reads them, by the real analysis functions
-(:func:`ner_repro.analyses.insample`, :func:`ner_repro.analyses.rotate_to_anchor`) run on
+(:func:`ner_repro.analysis.steps.insample`, :func:`ner_repro.analysis.steps.rotate_to_anchor`) run on
 synthetic embedding files; so these tests also hold the figures to the plan's contract.
 Every figure passes through :func:`ner_repro.plotting.style.save`, which the tests wrap to look
 at the figure before it is written: the provenance footer, the numbers in the titles, and that
@@ -29,9 +29,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from PIL import Image
 
-from ner_repro import analyses
-from ner_repro.config import REPO_ROOT, SessionKey, load_config
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis import steps as analyses
+from ner_repro.core.config import REPO_ROOT, SessionKey, load_config
+from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.plan import Plan
 from ner_repro.plotting import demo_gif, fig1, fig2, fig3, rotation, style
 

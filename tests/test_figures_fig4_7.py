@@ -11,11 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from ner_repro import analyses
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis import steps as analyses
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import SessionData
 from ner_repro.plotting import fig4, fig5, fig6, fig7, style
 from ner_repro.plotting import matrices as mx
-from ner_repro.session import SessionData
 
 T_DUR = 8
 N_TRIALS = 32

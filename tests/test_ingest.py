@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ner_repro import matfile
-from ner_repro.errors import InputError
-from ner_repro.ingest import (
+from ner_repro.core.errors import InputError
+from ner_repro.core.session import SessionData
+from ner_repro.data import matfile
+from ner_repro.data.ingest import (
     available_areas,
     classify_directions,
     normalise_directions,
     read_session,
 )
-from ner_repro.recordings import find_recording, parse_filename
-from ner_repro.session import SessionData
-from ner_repro.smoothing import gaussian_kernel, smooth_trial
+from ner_repro.data.recordings import find_recording, parse_filename
+from ner_repro.data.smoothing import gaussian_kernel, smooth_trial
 
 CHEWIE = "Chewie_20160929_neural_con_dis_index.mat"
 HAN = "Han_20171201_neural_con_dis_index.mat"
@@ -347,7 +347,7 @@ def test_failed_read_leaves_no_output(tmp_path):
     class Boom(Exception):
         pass
 
-    import ner_repro.atomic as atomic
+    import ner_repro.core.atomic as atomic
 
     with pytest.raises(Boom), atomic.atomic_path(out) as tmp:
         tmp.write_bytes(b"partial")

@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 import scipy.signal
 
-from ner_repro import mcmaze
-from ner_repro.errors import InputError
-from ner_repro.session import SessionData
+from ner_repro.core.errors import InputError
+from ner_repro.core.session import SessionData
+from ner_repro.data import mcmaze
+from ner_repro.synthetic.nwb import SYNTHETIC_TARGETS, write_synthetic_nwb
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("NER_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -29,7 +30,7 @@ N_UNITS = 12
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("mcmaze") / "synthetic.nwb"
-    return mcmaze.write_synthetic_nwb(path, seed=3, n_trials=N_TRIALS, n_units=N_UNITS)
+    return write_synthetic_nwb(path, seed=3, n_trials=N_TRIALS, n_units=N_UNITS)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_matches_whole_recording_pipeline(rec, nwb_tables):
 
 def test_dropped_trials_are_the_nan_windows_of_the_whole_recording_pipeline(tmp_path):
     """Trials dropped for NaN are exactly those whose nlb_tools window holds a NaN."""
-    path = mcmaze.write_synthetic_nwb(
+    path = write_synthetic_nwb(
         tmp_path / "gaps.nwb",
         seed=5,
         n_trials=10,
@@ -483,8 +484,8 @@ def test_synthetic_file_structure(synth):
 
 
 def test_synthetic_is_deterministic_and_timestamps_variant(tmp_path):
-    a = mcmaze.write_synthetic_nwb(tmp_path / "a.nwb", seed=7, n_trials=6, n_units=4)
-    b = mcmaze.write_synthetic_nwb(
+    a = write_synthetic_nwb(tmp_path / "a.nwb", seed=7, n_trials=6, n_units=4)
+    b = write_synthetic_nwb(
         tmp_path / "b.nwb", seed=7, n_trials=6, n_units=4, behaviour_timestamps=True
     )
     ra, rb = mcmaze.load_mcmaze(a), mcmaze.load_mcmaze(b)
@@ -500,7 +501,7 @@ def test_synthetic_is_deterministic_and_timestamps_variant(tmp_path):
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("mcmaze_small") / "small.nwb"
-    return mcmaze.write_synthetic_nwb(path, seed=1, n_trials=8, n_units=4)
+    return write_synthetic_nwb(path, seed=1, n_trials=8, n_units=4)
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -509,7 +510,7 @@ def _copy(src: Path, dst: Path) -> Path:
 
 
 def test_bad_trials_are_dropped_and_counted(tmp_path):
-    path = mcmaze.write_synthetic_nwb(
+    path = write_synthetic_nwb(
         tmp_path / "bad.nwb",
         seed=2,
         n_trials=9,
@@ -537,7 +538,7 @@ def test_bad_trials_are_dropped_and_counted(tmp_path):
 
 
 def test_all_trials_bad_is_an_error(tmp_path):
-    path = mcmaze.write_synthetic_nwb(
+    path = write_synthetic_nwb(
         tmp_path / "allbad.nwb", seed=2, n_trials=3, n_units=2, nan_behaviour_trials=[0, 1, 2]
     )
     with pytest.raises(InputError, match=r"allbad\.nwb: no usable trial"):
@@ -586,7 +587,7 @@ def test_missing_parts_name_the_file(small, tmp_path, delete, message):
 
 
 def test_missing_hand_vel(tmp_path):
-    path = mcmaze.write_synthetic_nwb(
+    path = write_synthetic_nwb(
         tmp_path / "novel.nwb", seed=0, n_trials=3, n_units=2, include_hand_vel=False
     )
     with pytest.raises(InputError, match=r"novel\.nwb: behaviour time series 'hand_vel' not found"):
@@ -594,7 +595,7 @@ def test_missing_hand_vel(tmp_path):
 
 
 def test_behaviour_off_the_ms_grid(tmp_path):
-    path = mcmaze.write_synthetic_nwb(
+    path = write_synthetic_nwb(
         tmp_path / "grid.nwb", seed=0, n_trials=3, n_units=2, behaviour_timestamps=True
     )
     with h5py.File(path, "r+") as fh:
@@ -617,7 +618,7 @@ def test_missing_session_start(small, tmp_path):
         del fh["session_start_time"]
     rec = mcmaze.load_mcmaze(path, checksum=False)
     with pytest.raises(InputError, match=r"nodate\.nwb: session_start_time '' has no date"):
-        mcmaze.condition_set(rec, "all", list(mcmaze.SYNTHETIC_TARGETS), 0)
+        mcmaze.condition_set(rec, "all", list(SYNTHETIC_TARGETS), 0)
 
 
 def test_bad_parameters(small):
@@ -680,7 +681,7 @@ def test_published_npz_agree_with_set_rules(published_dir):
             )
         expected = {
             round(float(np.degrees(np.arctan2(y, x)) % 360), 3)
-            for x, y in (mcmaze.SYNTHETIC_TARGETS[t] for t in cset.types)
+            for x, y in (SYNTHETIC_TARGETS[t] for t in cset.types)
         }
         assert set(angles.tolist()) == expected
 

@@ -44,8 +44,8 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def small_session(ner_sessions_dir):
     """The first 60 trials (2400 bins) of Chewie 2015-06-30, M1."""
-    from ner_repro.ingest import read_session
-    from ner_repro.session import SessionData
+    from ner_repro.core.session import SessionData
+    from ner_repro.data.ingest import read_session
 
     full = read_session(
         ner_sessions_dir / "Chewie_20150630_neural_con_dis_index.mat", "M1", t_dur=40
@@ -197,7 +197,7 @@ def test_exact_index_is_cebra_brute_force_on_a_real_session(columns, ner_session
     With the angle column (norms up to ~320) float32 rounding moves CEBRA's answer away
     from the float64 nearest neighbour for about 1 % of queries; the exact index follows it.
     """
-    from ner_repro.ingest import read_session
+    from ner_repro.data.ingest import read_session
 
     session = read_session(
         ner_sessions_dir / "Chewie_20150630_neural_con_dis_index.mat", "M1", t_dur=40

@@ -9,10 +9,10 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
 from ner_repro import methods
-from ner_repro.baselines import pivae
-from ner_repro.embedding import EmbeddingRun
-from ner_repro.session import SessionData
-from ner_repro.simulate import SimulatedSession, simulate_session
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import SessionData
+from ner_repro.methods import pivae
+from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
 
 
 def run(session: SessionData, seed: int = 0, **params) -> EmbeddingRun:

@@ -1,8 +1,8 @@
-"""The reproduction report (ner_repro.report) and the published numbers it compares against."""
+"""The reproduction report (ner_repro.report), its files (ner_repro.plan.report) and the
+published numbers it compares against (ner_repro.data.published_numbers)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import zlib
 from pathlib import Path
@@ -11,21 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ner_repro import analyses, report
-from ner_repro.config import REPO_ROOT, load_config
-from ner_repro.embedding import EmbeddingRun
+from ner_repro import report
+from ner_repro.analysis import steps as analyses
+from ner_repro.core.config import REPO_ROOT, load_config
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.data import published_numbers
 from ner_repro.plan import MODES, Plan
+from ner_repro.plan import report as plan_report
+from ner_repro.report import document
 
 SEEDS = [0, 1]
-
-
-def _extract_module():
-    spec = importlib.util.spec_from_file_location(
-        "extract_published", REPO_ROOT / "tools" / "extract_published.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _one(table: pd.DataFrame, **where: str) -> pd.Series:
@@ -39,7 +34,7 @@ def _one(table: pd.DataFrame, **where: str) -> pd.Series:
 # -- the published numbers ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def published() -> pd.DataFrame:
-    return report.load_published()
+    return published_numbers.load_published()
 
 
 def test_published_table_has_the_expected_rows(published):
@@ -102,10 +97,9 @@ def test_published_matrices_give_the_published_means(published):
 
 
 def test_extraction_matches_the_committed_table(reference_dir, tmp_path):
-    module = _extract_module()
     out = tmp_path / "published.tsv"
-    assert module.main(["--reference", str(reference_dir), "--out", str(out)]) == 0
-    assert out.read_text() == report.PUBLISHED_TSV.read_text()
+    published_numbers.write_tsv(published_numbers.extract(reference_dir), out)
+    assert out.read_text() == published_numbers.PUBLISHED_TSV.read_text()
 
 
 # -- tolerances and verdicts ---------------------------------------------------------------------------
@@ -307,7 +301,7 @@ def test_verdicts_reproduced_not_reproduced_not_computable(tmp_path, published):
 
 def test_report_inputs_cover_both_modes_and_all_seeds(tmp_path, published):
     plan = _real_like_plan(tmp_path)
-    inputs = report.report_inputs(plan, published)
+    inputs = plan_report.report_inputs(plan, published)
     ev = inputs["explained_variance"]
     for mode in MODES:
         for seed in SEEDS:
@@ -326,6 +320,13 @@ def test_report_inputs_cover_both_modes_and_all_seeds(tmp_path, published):
     assert inputs["mcmaze"] == []
 
 
+def test_report_outputs_from_the_plan_or_its_results_folder(tmp_path):
+    plan = _real_like_plan(tmp_path)
+    files = plan_report.report_outputs(plan)
+    assert files == plan_report.report_outputs(str(tmp_path / "results"))
+    assert files["csv"] == str(tmp_path / "results" / "report" / "comparison.csv")
+
+
 def test_end_to_end_on_synthetic_outputs(tmp_path, published):
     import matplotlib
 
@@ -339,7 +340,7 @@ def test_end_to_end_on_synthetic_outputs(tmp_path, published):
     plt.plot([0, 1], [1, 0])
     plt.savefig(fig_dir / "panel.pdf")
     plt.close("all")
-    inputs = report.report_inputs(plan, published)
+    inputs = plan_report.report_inputs(plan, published)
     inputs["figures"] = [str(fig_dir / "panel.pdf")]
     out = tmp_path / "results" / "report"
     frame = report.write_report(
@@ -398,10 +399,10 @@ def test_end_to_end_on_synthetic_outputs(tmp_path, published):
     assert "Fig1" not in table and "Fig8" not in table
     # the range over seeds is that of the per-seed values
     per_seed = [float(p.split(":")[1]) for p in diag["paper_per_seed"].split(";")]
-    assert report._seed_range(diag["paper_per_seed"], "pos_R2", "diag_mean") == (
+    assert document._seed_range(diag["paper_per_seed"], "pos_R2", "diag_mean") == (
         f"{min(per_seed):.3f} – {max(per_seed):.3f} (median {np.median(per_seed):.3f})"
     )
-    assert report._seed_range("0:0.5", "pos_R2", "value") == ""
+    assert document._seed_range("0:0.5", "pos_R2", "value") == ""
     with pytest.raises(ValueError, match="not a report CSV"):
         (tmp_path / "other.csv").write_text("a,b\n1,2\n")
         report.read_comparison(tmp_path / "other.csv")
@@ -425,7 +426,7 @@ def test_simulated_data_is_reported_as_not_applicable(tmp_path, published):
             mode=mode,
             group=group,
         )
-    inputs = report.report_inputs(plan, published)
+    inputs = plan_report.report_inputs(plan, published)
     inputs["figures"] = []
     out = tmp_path / "results" / "report"
     frame = report.write_report(
@@ -448,7 +449,9 @@ def test_rounding_tolerance():
 
 
 def test_fig8_from_published_embeddings_matches_to_rounding(tmp_path, published, published_dir):
-    from ner_repro import fig8
+    from ner_repro.analysis.mcmaze import analyse_published
+    from ner_repro.data.published_embeddings import published_file
+    from ner_repro.plan import mcmaze
 
     config = load_config(
         overrides={
@@ -459,13 +462,13 @@ def test_fig8_from_published_embeddings_matches_to_rounding(tmp_path, published,
         }
     )
     plan = Plan(config, workdir=tmp_path)
-    (cset,) = [cs for cs in fig8.condition_sets(plan) if cs.name == "curve-straight-38"]
+    (cset,) = [cs for cs in mcmaze.condition_sets(plan) if cs.name == "curve-straight-38"]
     method = "NER5k"
-    path = fig8.published_file(published_dir / "Fig8", cset.published, plan.kind(method))
-    csv = fig8.analysis_path(plan, method, cset, None, "csv")
-    fig8.analyse_published(
+    path = published_file(published_dir / "Fig8", cset.published, plan.kind(method))
+    csv = mcmaze.analysis_path(plan, method, cset, None, "csv")
+    analyse_published(
         path,
-        fig8.analysis_path(plan, method, cset, None, "npz"),
+        mcmaze.analysis_path(plan, method, cset, None, "npz"),
         csv,
         method=method,
         set_name=cset.name,

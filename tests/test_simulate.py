@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from ner_repro.ingest import read_session
-from ner_repro.simulate import (
+from ner_repro.data.ingest import read_session
+from ner_repro.synthetic.reaching import (
     LATENT,
     SimulatedSession,
     sessions_from_config,

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ner_repro import evaluation, methods
-from ner_repro.config import REPO_ROOT
-from ner_repro.simulate import SimulatedSession, simulate_session
+from ner_repro import methods
+from ner_repro.analysis import evaluation
+from ner_repro.core.config import REPO_ROOT
+from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
 
 
 def _tool(name: str):
@@ -37,7 +38,7 @@ def test_insample_r2_prints_the_explained_variance(embedding_files, capsys):
     tool = _tool("insample_r2")
     assert tool.main([*map(str, embedding_files), "--mode", "corrected"]) == 0
     out = capsys.readouterr().out
-    from ner_repro.embedding import EmbeddingRun
+    from ner_repro.core.embedding import EmbeddingRun
 
     ev = evaluation.explained_variance(EmbeddingRun.load(embedding_files[0]), "corrected")
     assert "evaluation mode: corrected" in out and "median over seeds" in out
@@ -48,3 +49,17 @@ def test_insample_r2_names_a_missing_file(tmp_path, capsys):
     with pytest.raises(SystemExit):
         _tool("insample_r2").main([str(tmp_path / "absent.npz")])
     assert "absent.npz" in capsys.readouterr().err
+
+
+def test_extract_published_writes_the_committed_table(reference_dir, tmp_path, capsys):
+    out = tmp_path / "published.tsv"
+    assert (
+        _tool("extract_published").main(["--reference", str(reference_dir), "--out", str(out)]) == 0
+    )
+    assert out.read_text() == (REPO_ROOT / "resources" / "published_numbers.tsv").read_text()
+    assert f"published numbers -> {out}" in capsys.readouterr().out
+
+
+def test_extract_published_names_a_missing_folder(tmp_path, capsys):
+    assert _tool("extract_published").main(["--reference", str(tmp_path / "absent")]) == 1
+    assert "reference folder not found" in capsys.readouterr().err

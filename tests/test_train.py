@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import torch
 
-import ner_repro.train as train
 from ner_patch import NER, NERSolver, SeededCEBRA
 from ner_repro import methods
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.methods import contrastive as train
 
 
 @pytest.fixture(scope="module")
 def small_session(ner_sessions_dir):
     """The first 50 trials (2000 bins) of Chewie 2015-06-30, M1: 40 training and 10 test trials."""
-    from ner_repro.ingest import read_session
-    from ner_repro.session import SessionData
+    from ner_repro.core.session import SessionData
+    from ner_repro.data.ingest import read_session
 
     full = read_session(
         ner_sessions_dir / "Chewie_20150630_neural_con_dis_index.mat", "M1", t_dur=40

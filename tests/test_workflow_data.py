@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 
-from ner_repro.session import SessionData
+from ner_repro.core.session import SessionData
 from tests.workflow_helpers import snakemake
 
 

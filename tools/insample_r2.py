@@ -6,7 +6,7 @@ Usage::
     python tools/insample_r2.py results/paper_subset/embeddings/piVAE300/*.npz [--mode paper]
 
 Each file is an embedding of the project's contract (``results/embeddings/...``); the
-numbers are :func:`ner_repro.evaluation.explained_variance` (linear decoders fit on the
+numbers are :func:`ner_repro.analysis.evaluation.explained_variance` (linear decoders fit on the
 train split): position and velocity R² and peak direction accuracy in-sample (train) and on
 the test split, in the chosen evaluation mode, then the median over the files of each
 (method, session).
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ner_repro import evaluation
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis import evaluation
+from ner_repro.core.embedding import EmbeddingRun
 
 
 def table(paths: list[Path], mode: str) -> pd.DataFrame:

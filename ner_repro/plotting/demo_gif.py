@@ -33,9 +33,9 @@ from matplotlib.colors import hsv_to_rgb
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
 from PIL import Image
 
-from ner_repro import atomic
-from ner_repro.decoding import direction_class
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis.decoding import direction_class
+from ner_repro.core import atomic
+from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.plotting import style
 
 N_TRIALS = 95

@@ -1,6 +1,6 @@
 """Fig1: NER vs CEBRA on the example session (``fig1-3-demo.md`` §1).
 
-Per method, from its in-sample analysis file (:func:`ner_repro.analyses.insample`), five PDFs
+Per method, from its in-sample analysis file (:func:`ner_repro.analysis.steps.insample`), five PDFs
 as in the authors' ``Fig1_Method_{NER,CEBRA}_Lin_Reg_1021`` notebooks:
 
 ``train_loss``
@@ -32,8 +32,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ner_repro import atomic
-from ner_repro.alignment import trial_averages
+from ner_repro.analysis.alignment import trial_averages
+from ner_repro.core import atomic
 from ner_repro.plotting import style
 
 PANELS = (

@@ -1,6 +1,6 @@
 """Fig2: the example session's single-trial and trial-averaged embedding (``fig1-3-demo.md`` §2).
 
-From one embedding file (:mod:`ner_repro.embedding`), as the authors' ``Fig2_Example_emb``:
+From one embedding file (:mod:`ner_repro.core.embedding`), as the authors' ``Fig2_Example_emb``:
 
 ``single_trial_embedding``
     every training trial of each direction, 3-D scatter ``hsv(i/8)``, s=0.5, alpha 0.75;
@@ -18,9 +18,9 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from ner_repro.alignment import trial_averages
-from ner_repro.decoding import direction_class
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis.alignment import trial_averages
+from ner_repro.analysis.decoding import direction_class
+from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.plotting import style
 
 ELEV, AZIM = 119, 114

@@ -4,7 +4,7 @@
 Per method and session group (the authors' "Chewie2016" and "Chewie2015" sets):
 
 NER, CEBRA, pi-VAE, UMAP, UMAP with labels (from the alignment file of
-:func:`ner_repro.analyses.rotate_to_anchor`)
+:func:`ner_repro.analysis.steps.rotate_to_anchor`)
     ``Before`` (one row: each session's direction-averaged training trajectories in its own
     frame) and ``After`` (two rows: every training bin after the session's single rotation onto
     the anchor, and the rotated averages), drawn by :mod:`ner_repro.plotting.rotation` as for
@@ -30,8 +30,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ner_repro.alignment import trial_averages
-from ner_repro.embedding import EmbeddingRun
+from ner_repro.analysis.alignment import trial_averages
+from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.plotting import rotation, style
 from ner_repro.plotting.rotation import DPI, Rotation, load_rotation
 

@@ -1,7 +1,7 @@
 """Fig8: MC_Maze straight vs curved reaches, NER and the CEBRA supplement (``fig8-baselines.md`` §1.8).
 
-Inputs (from :func:`ner_repro.fig8.figure_spec`): ``{method}:{set}`` -> the set's analysis file
-(:func:`ner_repro.fig8.analyse`), trained here or decoded from the authors' published embedding.
+Inputs (from :func:`ner_repro.plan.mcmaze.figure_spec`): ``{method}:{set}`` -> the set's analysis file
+(:func:`ner_repro.analysis.mcmaze.analyse`), trained here or decoded from the authors' published embedding.
 Outputs, per method (NER -> the paper's panels, CEBRA -> its supplement):
 
 ``{method}:curve-straight:embedding`` (7f, S-b)
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ner_repro import atomic
+from ner_repro.core import atomic
 from ner_repro.plotting import style
 from ner_repro.plotting.matrices import footer_inches
 

@@ -10,15 +10,14 @@ state both the diagonal and the off-diagonal mean (``n/a`` where a 1×1 matrix h
 ×100 slip; legends that carry numbers are drawn. Additions: a colour bar (values outside the
 range are marked by its extensions), column ticks, and cell values for small matrices.
 
-Every number drawn is computed here from the analysis files (:mod:`ner_repro.analyses`):
+Every number drawn is computed here from the analysis files (:mod:`ner_repro.analysis.steps`):
 ``{decoder}_{metric}`` (n, n) and ``{decoder}_acc_time`` (n, n, t) of
-:meth:`~ner_repro.evaluation.CrossDecoding.arrays`.
+:meth:`~ner_repro.analysis.evaluation.CrossDecoding.arrays`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
@@ -29,7 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ner_repro import atomic
+from ner_repro.core import atomic
+from ner_repro.core.types import PathLike
 from ner_repro.plotting import style
 
 #: Matrix metrics drawn by Fig5–7: output name -> (npz metric, colour range, unit).
@@ -48,7 +48,6 @@ CMAP = "viridis"
 #: Matrices up to this size show their values in the cells.
 ANNOTATE_MAX = 6
 _FALLBACK_COLORS = ("#17becf", "#bcbd22", "#7f7f7f", "#8c564b", "#e377c2")
-PathLike = str | os.PathLike[str]
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -168,7 +167,7 @@ def _parts(name: str) -> tuple[str, str, str]:
 
 
 def session_sort_key(name: str) -> tuple[str, str, str]:
-    """Canonical order (monkey, date, area), as :func:`ner_repro.evaluation.session_key`."""
+    """Canonical order (monkey, date, area), as :func:`ner_repro.analysis.evaluation.session_key`."""
     return _parts(name)
 
 

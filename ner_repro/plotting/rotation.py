@@ -1,7 +1,7 @@
 """Before/After rotation plots of the alignment files, for Fig3, Fig6 and Fig7
 (``fig1-3-demo.md`` §4, ``fig4-7.md`` §2.4).
 
-Each figure draws one alignment file of :func:`ner_repro.analyses.rotate_to_anchor`, one panel
+Each figure draws one alignment file of :func:`ner_repro.analysis.steps.rotate_to_anchor`, one panel
 per session, as the authors did:
 
 ``Before``
@@ -37,8 +37,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ner_repro import atomic
-from ner_repro.decoding import direction_class
+from ner_repro.analysis.decoding import direction_class
+from ner_repro.core import atomic
 from ner_repro.plotting import matrices as mx
 from ner_repro.plotting import style
 

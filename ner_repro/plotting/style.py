@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ner_repro import atomic
+from ner_repro.core import atomic
 
 #: The authors' method colours and markers (Fig4: NER *, CEBRA ^, piVAE d, UMAP w/ label o, UMAP w/o s).
 METHOD_STYLE: Mapping[str, Mapping[str, Any]] = {

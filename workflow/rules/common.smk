@@ -3,12 +3,9 @@
 import os
 from pathlib import Path
 
-from ner_repro.config import SessionKey, check_references
 from ner_repro.plan import Plan
-from ner_repro.provenance import resolve_device
 
-check_references(config)
-PLAN = Plan(config)
+PLAN = Plan(config).check()
 RESULTS = config["results_dir"]
 DATA_DIR = config["data_dir"]
 METHODS = sorted(config["methods"])
@@ -17,7 +14,7 @@ METHODS = sorted(config["methods"])
 NUMBA_CACHE_DIR = os.environ.setdefault(
     "NUMBA_CACHE_DIR", str(Path(RESULTS, "numba-cache").resolve())
 )
-TRAIN_DEVICE = resolve_device(config["device"])
+TRAIN_DEVICE = PLAN.train_device
 
 
 # Aggregate targets run where Snakemake runs, not as cluster jobs.
@@ -54,7 +51,7 @@ wildcard_constraints:
 
 
 def session_key(wildcards):
-    return SessionKey(wildcards.monkey, wildcards.date, wildcards.area)
+    return PLAN.session_key(wildcards.monkey, wildcards.date, wildcards.area)
 
 
 def recording_of(wildcards):

@@ -1,14 +1,14 @@
 """Rule compile_umap: compile umap-learn and pynndescent once into numba's on-disk cache.
 
 The UMAP training jobs then load the machine code instead of each compiling it again (see
-ner_repro.baselines.umap). The cache is the folder NUMBA_CACHE_DIR (set by the Snakefile).
+ner_repro.methods.umap). The cache is the folder NUMBA_CACHE_DIR (set by the Snakefile).
 """
 
 import os
 import sys
 
-from ner_repro import atomic, jobs
-from ner_repro.baselines.umap import warm_up
+from ner_repro.core import atomic, jobs
+from ner_repro.methods.umap import warm_up
 
 
 def main(smk):

@@ -1,6 +1,7 @@
 """Rule explained_variance (Fig4)."""
 
-from ner_repro import analyses, jobs
+from ner_repro.analysis import steps as analyses
+from ner_repro.core import jobs
 
 
 def main(smk):

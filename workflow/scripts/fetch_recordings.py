@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from ner_repro import acquire, jobs
+from ner_repro.core import jobs
+from ner_repro.data import acquire
 
 
 def main(smk):

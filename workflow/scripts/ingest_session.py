@@ -1,7 +1,8 @@
 """Rule ingest_session: one area of one recording -> results/sessions/{session}.npz."""
 
-from ner_repro import acquire, jobs
-from ner_repro.ingest import Smoothing, read_session
+from ner_repro.core import jobs
+from ner_repro.data import acquire
+from ner_repro.data.ingest import Smoothing, read_session
 
 
 def main(smk):

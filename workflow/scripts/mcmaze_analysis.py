@@ -1,10 +1,11 @@
 """Rule mcmaze_analysis (Fig8): decoding of a run trained here on one condition set."""
 
-from ner_repro import fig8, jobs
+from ner_repro.analysis import mcmaze as mcmaze_analysis
+from ner_repro.core import jobs
 
 
 def main(smk):
-    fig8.analyse_trained(
+    mcmaze_analysis.analyse_trained(
         smk.input.embedding,
         smk.input.session,
         smk.output.npz,

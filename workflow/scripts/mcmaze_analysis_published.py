@@ -1,10 +1,11 @@
 """Rule mcmaze_analysis_published (Fig8): the same decoding of the authors' embedding."""
 
-from ner_repro import fig8, jobs
+from ner_repro.analysis import mcmaze as mcmaze_analysis
+from ner_repro.core import jobs
 
 
 def main(smk):
-    fig8.analyse_published(
+    mcmaze_analysis.analyse_published(
         smk.input.published,
         smk.output.npz,
         smk.output.csv,

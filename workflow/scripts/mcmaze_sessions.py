@@ -1,10 +1,11 @@
 """Rule mcmaze_sessions (Fig8): one NWB load -> one session file per condition set."""
 
-from ner_repro import fig8, jobs
+from ner_repro.core import jobs
+from ner_repro.data import mcmaze
 
 
 def main(smk):
-    fig8.write_sessions(
+    mcmaze.write_sessions(
         smk.input.nwb,
         smk.params.sessions,
         smk.params.condition_sets or {},

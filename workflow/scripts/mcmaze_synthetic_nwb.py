@@ -1,7 +1,7 @@
 """Rule mcmaze_synthetic_nwb (offline demo): a small synthetic MC_Maze-like NWB file."""
 
-from ner_repro import jobs
-from ner_repro.mcmaze import write_synthetic_nwb
+from ner_repro.core import jobs
+from ner_repro.synthetic.nwb import write_synthetic_nwb
 
 
 def main(smk):

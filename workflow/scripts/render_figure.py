@@ -9,7 +9,7 @@ from pathlib import Path
 
 import papermill
 
-from ner_repro import jobs
+from ner_repro.core import jobs
 
 KERNEL = "python3"  # the ipykernel of the environment running the workflow
 

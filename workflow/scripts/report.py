@@ -1,6 +1,7 @@
 """Rule report: the reproduction report (report.md, report.html, comparison.csv)."""
 
-from ner_repro import jobs, report
+from ner_repro import report
+from ner_repro.core import jobs
 from ner_repro.plan import Plan
 
 

@@ -1,6 +1,7 @@
 """Rule rotate_to_anchor (Fig3/6/7 rotation panels)."""
 
-from ner_repro import analyses, jobs
+from ner_repro.analysis import steps as analyses
+from ner_repro.core import jobs
 
 
 def main(smk):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from ner_repro import jobs
-from ner_repro.simulate import write_session
+from ner_repro.core import jobs
+from ner_repro.synthetic.reaching import write_session
 
 
 def main(smk):

@@ -2,9 +2,9 @@
 
 import torch  # noqa: F401 - imported first so that jobs.run sets its thread count
 
-from ner_repro import jobs
+from ner_repro.core import jobs
+from ner_repro.core.session import SessionData
 from ner_repro.methods import is_resumable, run_method
-from ner_repro.session import SessionData
 
 
 def main(smk):

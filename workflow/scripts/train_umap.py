@@ -4,9 +4,9 @@ One process for all of them: numba compiles pynndescent's NN-descent (which its 
 cache cannot hold) once, not once per fit.
 """
 
-from ner_repro import jobs
+from ner_repro.core import jobs
+from ner_repro.core.session import SessionData
 from ner_repro.methods import run_method
-from ner_repro.session import SessionData
 
 
 def main(smk):

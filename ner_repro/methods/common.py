@@ -1,0 +1,141 @@
+"""Helpers shared by the baseline methods: trial blocks, direction averages, parameters, output.
+
+Rows of a session are time bins grouped in consecutive trials of ``t_dur`` bins, and each
+trial has one target direction (class ``angle / 45``). The baselines that work on
+trial-averaged data (PCA, dPCA) need the per-direction averages of the *training* trials;
+they are computed here from the arrays a method is given, never from test data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ner_repro.analysis.alignment import trial_averages
+from ner_repro.analysis.decoding import direction_class
+from ner_repro.core import provenance
+from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import SessionData
+
+
+def trial_blocks(x: np.ndarray, t_dur: int) -> np.ndarray:
+    """``(T, ...)`` -> ``(T // t_dur, t_dur, ...)`` (a view; ``T`` must be a multiple of ``t_dur``)."""
+    if x.shape[0] % t_dur:
+        raise ValueError(f"{x.shape[0]} bins is not a multiple of t_dur={t_dur}")
+    return x.reshape((x.shape[0] // t_dur, t_dur, *x.shape[1:]))
+
+
+def trial_directions(labels: np.ndarray, t_dur: int) -> np.ndarray:
+    """Direction class (0..7) of each trial, from the angle column of its first bin."""
+    return direction_class(trial_blocks(labels, t_dur)[:, 0, 2])
+
+
+def direction_averages(
+    neural: np.ndarray, labels: np.ndarray, t_dur: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Trial-averaged activity per direction present, via :func:`ner_repro.analysis.alignment.trial_averages`.
+
+    Returns ``(directions, averages)``: the direction classes present, ascending, and an
+    array ``(n_directions, t_dur, N)`` whose ``[i]`` is the mean over all trials of
+    direction ``directions[i]`` (the authors' ``neural_train[mask].reshape(-1, t_dur, N).mean(0)``).
+    """
+    avg, counts = trial_averages(neural, labels, t_dur)  # (t_dur, N, 8), NaN where absent
+    present = np.flatnonzero(counts)
+    return present, np.ascontiguousarray(avg[:, :, present].transpose(2, 0, 1))
+
+
+def balanced_trials(
+    neural: np.ndarray, labels: np.ndarray, t_dur: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The first ``min_trials`` trials of every direction, ``min_trials`` = the smallest count.
+
+    Returns ``(directions, trials, min_trials)`` with ``trials`` of shape
+    ``(min_trials, n_directions, t_dur, N)`` in recording order within each direction.
+    """
+    blocks = trial_blocks(neural, t_dur)
+    dirs = trial_directions(labels, t_dur)
+    present, counts = np.unique(dirs, return_counts=True)
+    min_trials = int(counts.min())
+    trials = np.stack([blocks[dirs == d][:min_trials] for d in present], axis=1)
+    return present, trials, min_trials
+
+
+def resolve_params(
+    kind: str, defaults: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``defaults`` updated by ``params``; an unknown parameter is an error naming the kind."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"method kind {kind!r}: unknown parameter(s) {', '.join(unknown)}; "
+            f"accepted: {', '.join(sorted(defaults))}"
+        )
+    return {**defaults, **params}
+
+
+class Stopwatch:
+    """Wall time since construction."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def make_run(
+    session: SessionData,
+    *,
+    kind: str,
+    method: str,
+    seed: int,
+    device: str,
+    config: Mapping[str, Any],
+    wall_time_s: float,
+    train: np.ndarray,
+    test: np.ndarray,
+    test_paper: np.ndarray | None = None,
+    labels_train: np.ndarray | None = None,
+    labels_test: np.ndarray | None = None,
+    loss: np.ndarray | None = None,
+    loss_name: str = "",
+    extras: Mapping[str, np.ndarray] | None = None,
+    **meta_extra: Any,
+) -> EmbeddingRun:
+    """Wrap a method's outputs in the embedding contract, with its provenance record.
+
+    The labels are the session's train and test splits unless the method embedded other
+    bins (pi-VAE's ``protocol: paper``) and passes their labels.
+    """
+    if labels_train is None:
+        labels_train = session.split("train")[1]
+    if labels_test is None:
+        labels_test = session.split("test")[1]
+    meta = provenance.run_metadata(
+        config={"kind": kind, **config},
+        seed=seed,
+        device=device,
+        wall_time_s=wall_time_s,
+        session=session.name,
+        source=session.source,
+        source_sha256=session.source_sha256,
+        **meta_extra,
+    )
+    return EmbeddingRun(
+        method=method,
+        session=session.name,
+        seed=seed,
+        train=train,
+        test=test,
+        labels_train=labels_train,
+        labels_test=labels_test,
+        t_dur=session.t_dur,
+        loss=np.zeros(0) if loss is None else loss,
+        loss_name=loss_name,
+        test_paper=test_paper,
+        extras=dict(extras or {}),
+        meta=meta,
+    )

@@ -1,0 +1,17 @@
+"""What the workflow builds, as plain functions of the configuration: the plan.
+
+Every output path, every figure's inputs and parameters, and the report's inputs are decided
+here and nowhere else; the rule files import only this package.
+
+* :mod:`ner_repro.plan.specs`   -- the plain types: :class:`Group`, :class:`FigureSpec`,
+  :class:`Skipped`, the evaluation :data:`MODES`.
+* :mod:`ner_repro.plan.outputs` -- :class:`Plan`: sessions, embeddings, checkpoints, analyses and
+  Fig1-7 / GIF specs.
+* :mod:`ner_repro.plan.mcmaze`  -- Fig8 (MC_Maze): condition-set sessions, analyses, the spec.
+* :mod:`ner_repro.plan.report`  -- the reproduction report's inputs and outputs.
+"""
+
+from ner_repro.plan.outputs import Plan
+from ner_repro.plan.specs import FIGURES, MODES, FigureSpec, Group, Skipped
+
+__all__ = ["FIGURES", "MODES", "FigureSpec", "Group", "Plan", "Skipped"]

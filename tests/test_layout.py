@@ -1,0 +1,96 @@
+"""The package's layout: sub-packages by stage, imports only downward, no import cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "ner_repro"
+#: The stages, lowest first: a module may import from its own stage or a lower one.
+LAYERS = ("core", "data", "synthetic", "analysis", "methods", "plan", "plotting", "report")
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """``ner_repro`` modules imported by ``path`` at run time (lazy ones included, type-only not)."""
+    tree = ast.parse(path.read_text())
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            type_only |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ner_repro"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(
+                    sub
+                    if (ROOT.parent / sub.replace(".", "/")).exists()
+                    or (ROOT.parent / (sub.replace(".", "/") + ".py")).exists()
+                    else node.module
+                )
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("ner_repro")}
+    return found
+
+
+MODULES = {_module(p): p for p in sorted(ROOT.rglob("*.py"))}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_every_module_belongs_to_a_stage():
+    loose = [m for m in MODULES if m != "ner_repro" and _layer(m) is None]
+    assert not loose, f"modules outside the stage sub-packages {LAYERS}: {loose}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_only_downward(module):
+    mine = _layer(module)
+    if mine is None:
+        return
+    up = sorted(m for m in _runtime_imports(MODULES[module]) if (_layer(m) or 0) > mine)
+    assert not up, f"{module} ({LAYERS[mine]}) imports from a higher stage: {up}"
+
+
+def test_no_import_cycle():
+    graph = {
+        m: {i for i in _runtime_imports(p) if i in MODULES and i != m} for m, p in MODULES.items()
+    }
+    # a package's __init__ importing its own submodules is not a cycle of concepts
+    for m in graph:
+        graph[m] = {i for i in graph[m] if not i.startswith(m + ".")}
+    state: dict[str, int] = {}
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(n) :], n]))
+            if n not in state:
+                visit(n, [*stack, n])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+
+
+def test_rule_files_import_only_the_plan():
+    rules = [ROOT.parent / "Snakefile", *sorted((ROOT.parent / "workflow" / "rules").glob("*.smk"))]
+    for path in rules:
+        for line in path.read_text().splitlines():
+            words = line.split()
+            if words[:1] in (["import"], ["from"]) and words[1].startswith("ner_repro"):
+                assert words[1].split(".")[:2] == ["ner_repro", "plan"], f"{path.name}: {line}"
