@@ -43,8 +43,8 @@ from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-N_DIRECTIONS = 8
-ANGLE_STEP = 45.0
+from ner_repro.core.session import ANGLE_STEP, N_DIRECTIONS
+
 #: Width of one time bin in the Chewie/Mihili/Han recordings (ms).
 BIN_MS = 30.0
 #: ``n_neighbors`` values tried by the authors' ``GridSearchCV``.

@@ -35,6 +35,7 @@ import numpy as np
 from ner_repro.core import atomic, provenance
 from ner_repro.core.errors import InputError
 
+#: The centre-out task's target directions: 8, ``ANGLE_STEP`` degrees apart (the label's angle column).
 N_DIRECTIONS = 8
 ANGLE_STEP = 45.0
 

@@ -36,9 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ner_repro.core.session import SessionData
-
-N_DIRECTIONS = 8
+from ner_repro.core.session import N_DIRECTIONS, SessionData
 
 #: The latent of every simulated neuron (velocity and speed in units of ``peak_speed``).
 LATENT = ("vx", "vy", "speed", "prep_x", "prep_y")
