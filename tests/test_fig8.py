@@ -501,4 +501,4 @@ def test_notebook_is_thin_and_parameterised(repo_root):
     assert all(f"{v} = {{}}" in src for v in ("inputs", "outputs", "params"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
-    assert "fig8_plan.render(inputs, outputs, params)" in "".join(code[-1]["source"])
+    assert "fig8.render(inputs, outputs, params)" in "".join(code[-1]["source"])
