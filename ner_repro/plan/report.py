@@ -148,16 +148,11 @@ def fig8_inputs(plan: Plan) -> tuple[list[str], dict[str, str]]:
     """Fig8 analysis tables (all seeds, or the authors' runs) and the sets left out.
 
     The tables come from :func:`ner_repro.plan.mcmaze.analysis_inputs` (the one place the
-    "published embedding missing -> skipped" rule is written), in the order methods, sets,
+    "published embedding missing -> skipped" rule is written), in its order: methods, sets,
     seeds. The sets left out are keyed ``<method>:<set>``, with the report's reason.
     """
-    sets = fig8_sets(plan)
-    if not sets:
-        return [], {}
     files, skipped = mcmaze.analysis_inputs(plan, ext="csv", all_seeds=True)
-    paths = [
-        str(p) for m in mcmaze.methods(plan) for cs in sets for p in files.get((m, cs.name), [])
-    ]
+    paths = [str(p) for run_files in files.values() for p in run_files]
     reasons = {
         f"{m}:{name}": (
             "the MC_Maze NWB file is absent and the authors did not publish "
