@@ -95,10 +95,11 @@ def pivae_epoch_seconds(session: Any, epochs: int) -> dict[str, float]:
 def pivae_fit_bins(session: Any) -> int:
     """Bins pi-VAE fits on in the corrected protocol (its defaults): the training trials
     less the validation part."""
-    from ner_repro.methods.pivae import DEFAULTS, _split_validation
+    from ner_repro.methods.kinds import KINDS
+    from ner_repro.methods.pivae import _split_validation
 
     n_trials = session.n_train_trials
-    return _split_validation(n_trials, DEFAULTS["valid_fraction"]) * session.t_dur
+    return _split_validation(n_trials, KINDS["pivae"].defaults["valid_fraction"]) * session.t_dur
 
 
 def quick_fit_seconds(session: Any, kind: str) -> float:

@@ -19,7 +19,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from ner_repro import methods
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
-from ner_repro.methods.common import balanced_trials, direction_averages, resolve_params
+from ner_repro.methods.common import balanced_trials, direction_averages
 from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
 
 
@@ -69,9 +69,8 @@ def test_all_kinds_registered():
 
 
 def test_unknown_parameter_is_an_error(sim):
-    with pytest.raises(ValueError, match=r"'pca'.*n_compnents"):
+    with pytest.raises(ValueError, match=r"n_compnents: not a setting of method kind 'pca'"):
         run("pca", sim[0], n_compnents=3)
-    assert resolve_params("x", {"a": 1, "b": 2}, {"b": 3}) == {"a": 1, "b": 3}
 
 
 def test_direction_helpers(sim):

@@ -25,9 +25,10 @@ def test_paper_config_describes_every_dataset(paper):
     assert plan.t_dur(SessionKey("Han", "20171201", "S1")) == 35
     assert plan.t_dur(SessionKey("Chewie", "20161014", "PMd")) == 40
     assert paper["missing"] == "error" and paper["evaluation"] == "corrected"
-    assert paper["methods"]["NER"]["max_iterations"] == 20000
-    assert paper["methods"]["NER5k"]["max_iterations"] == 5000
-    assert paper["methods"]["CEBRA16"]["output_dimension"] == 16
+    assert plan.method_settings("NER")["max_iterations"] == 20000
+    assert plan.method_settings("NER5k")["max_iterations"] == 5000
+    assert plan.method_settings("CEBRA16")["output_dimension"] == 16
+    assert plan.method_settings("piVAE")["epochs"] == {"M1": 300, "PMd": 300, "S1": 50}
 
 
 def test_defaults_are_filled():
@@ -45,7 +46,19 @@ def test_defaults_are_filled():
         (lambda c: c["datasets"]["Han2017"].update(areas=["V1"]), "'V1' is not one of"),
         (
             lambda c: c["methods"]["NER"].update(kind="transformer"),
-            "kind: 'transformer' is not one of",
+            r"methods\.NER\.kind: unknown method kind 'transformer' \(known: ner, cebra",
+        ),
+        (
+            lambda c: c["methods"]["NER"].update(max_iterations=-5),
+            r"methods\.NER\.max_iterations: must be a whole number >= 1, got -5",
+        ),
+        (
+            lambda c: c["methods"]["UMAP"].update(n_neighbours=10),
+            r"methods\.UMAP\.n_neighbours: not a setting of method kind 'umap' \(accepted: ",
+        ),
+        (
+            lambda c: c["methods"]["piVAE"].update(epochs={"M1": 300, "S1": "many"}),
+            r"methods\.piVAE\.epochs: S1: must be a whole number >= 0, got 'many'",
         ),
         (
             lambda c: c["figures"]["fig5"].update(linear_methods=["NER", "Nope"]),
@@ -62,7 +75,7 @@ def test_invalid_configs_are_rejected_with_the_key(paper, change, message):
     config = copy.deepcopy(paper)
     change(config)
     with pytest.raises(ValueError, match=message):
-        validate_config(config)
+        Plan(validate_config(config)).check()
 
 
 def test_missing_skip_keeps_only_present_sessions(ner_sessions_dir):
@@ -143,3 +156,34 @@ def test_methods_by_kind_and_the_method_pattern(paper):
     assert not re.fullmatch(pattern, "UMAP") and not re.fullmatch(pattern, "UMAP_label")
     every_kind = {plan.kind(m) for m in paper["methods"]}
     assert plan.method_pattern(exclude_kinds=every_kind) == "(?!)"
+
+
+def test_training_cap_applies_to_settings_left_at_their_default(paper):
+    config = copy.deepcopy(paper)
+    config["training_cap"] = {"max_iterations": 100}
+    plan = Plan(config)
+    assert "max_iterations" not in config["methods"]["NER"]
+    assert plan.method_spec("NER")["max_iterations"] == 100
+    assert "max_iterations" not in plan.method_spec("PCA")
+
+
+def test_areas_and_modes_are_declared_once_in_the_schema():
+    from typing import get_args
+
+    import yaml
+
+    from ner_repro.analysis.evaluation import Mode
+    from ner_repro.core.config import AREAS, MODES, SCHEMA_PATH
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    assert AREAS == ("M1", "PMd", "S1") and MODES == ("corrected", "paper")
+    # The session-name pattern next to the area list spells the same areas.
+    pattern = schema["$defs"]["session"]["pattern"]
+    assert re.search(r"\(([^)]*)\)\$$", pattern).group(1).split("|") == list(AREAS)
+    assert set(get_args(Mode)) == set(MODES)
+    # The rules' wildcard patterns are built from them.
+    patterns = Plan(load_config()).wildcard_patterns
+    assert patterns["mode"] == "corrected|paper" and patterns["area"] == "M1|PMd|S1"
+    assert re.fullmatch(patterns["session"], "Chewie_20161014_PMd")
+    assert re.fullmatch(patterns["session"], "MCMaze_curve-straight-13-38-18")
+    assert not re.fullmatch(patterns["session"], "Chewie_20161014_V1")

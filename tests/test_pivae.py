@@ -12,6 +12,7 @@ from ner_repro import methods
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
 from ner_repro.methods import pivae
+from ner_repro.methods.kinds import KINDS
 from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
 
 
@@ -168,16 +169,17 @@ def test_epochs_by_area():
 
 
 def test_unknown_protocol_is_an_error_naming_the_method(tiny):
-    with pytest.raises(ValueError, match="'piVAE': protocol must be one of corrected, paper"):
+    with pytest.raises(
+        ValueError,
+        match=r"methods\.piVAE\.protocol: must be one of 'corrected', 'paper', got 'authors'",
+    ):
         run(tiny, epochs=1, protocol="authors")
 
 
 def test_early_stopping_restores_the_best_weights(tiny):
     x, y = tiny.split("train")
     n_fit = 17 * tiny.t_dur
-    cfg = pivae.resolve_params(
-        "pivae", pivae.DEFAULTS, {"epochs": 30, "patience": 2, "learning_rate": 3e-2}
-    )
+    cfg = KINDS["pivae"].resolve({"epochs": 30, "patience": 2, "learning_rate": 3e-2})
     torch.manual_seed(0)
     model = pivae.PiVAE(x.shape[1])
     hist = pivae.train_pivae(
@@ -349,7 +351,7 @@ def test_fast_runs_do_not_resume_plain_checkpoints(tiny, tmp_path):
     # Resuming is bit-identical only within one code path: a checkpoint of the plain code
     # (written also before ``fast`` existed: its fingerprint leaves ``fast: false`` out)
     # is not resumed by a fast run.
-    cfg = pivae.resolve_params("pivae", pivae.DEFAULTS, {})
+    cfg = KINDS["pivae"].resolve({})
     x, y = np.ones((4, 2)), np.zeros((4, 3))
     plain = pivae._fingerprint({**cfg, "fast": False}, 0, x, y)
     legacy = {k: v for k, v in cfg.items() if k != "fast"}

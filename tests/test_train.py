@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from ner_patch import NER, NERSolver, SeededCEBRA
+from ner_patch import NERSolver
 from ner_repro import methods
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.methods import contrastive as train
+from ner_repro.methods.kinds import KINDS
 
 
 @pytest.fixture(scope="module")
@@ -61,18 +62,20 @@ def test_kinds_are_registered_as_resumable():
 
 
 def test_paper_settings_are_the_defaults():
-    settings = train.estimator_params(NER, {})
-    assert settings == train.PAPER_SETTINGS
+    settings = train.estimator_params(KINDS["ner"].resolve({}))
     assert settings["batch_size"] == 512 and settings["learning_rate"] == 1e-4
     assert settings["output_dimension"] == 3 and settings["max_iterations"] == 20000
-    override = train.estimator_params(SeededCEBRA, {"output_dimension": 16, "checkpoint": "x.pt"})
+    assert KINDS["cebra"].defaults == KINDS["ner"].defaults
+    override = train.estimator_params(
+        KINDS["cebra"].resolve({"output_dimension": 16, "checkpoint": "x.pt"})
+    )
     assert override["output_dimension"] == 16 and "checkpoint" not in override
 
 
 @pytest.mark.parametrize("key", ["learning_rte", "device", "verbose"])
 def test_unknown_or_reserved_settings_are_refused(key):
-    with pytest.raises(ValueError, match=repr(key)):
-        train.estimator_params(NER, {key: 1})
+    with pytest.raises(ValueError, match=f"methods.NER.{key}: not a setting of method kind 'ner'"):
+        KINDS["ner"].resolve({key: 1}, method="NER")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +113,7 @@ def test_run_returns_the_embedding_contract(small_session, kind, loss_name, solv
     assert meta["device"].startswith("cpu")
     assert meta["packages"]["cebra"] == importlib.metadata.version("cebra")
     assert meta["packages"]["torch"] == torch.__version__
-    assert meta["session_source_sha256"] == small_session.source_sha256
+    assert meta["source_sha256"] == small_session.source_sha256
 
     saved = EmbeddingRun.load(result.save(tmp_path / "run.npz"))
     np.testing.assert_array_equal(saved.train, result.train)

@@ -122,3 +122,24 @@ def test_umap_fits_of_a_session_share_one_job(ner_sessions_dir, tmp_path):
     out = proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, flags=re.M))
     assert counts.get("train_umap") == "1" and counts.get("train_embedding") == "1", out
+
+
+def test_a_bad_method_setting_stops_the_workflow_before_any_job(tmp_path):
+    """Each kind checks its settings when the workflow is planned: the error names the
+    method and the key, and no job runs (nothing is written)."""
+    results = tmp_path / "results"
+    proc = snakemake(
+        ["all_figures", "--cores", "1"],
+        workdir=tmp_path,
+        configfile="config/demo.yaml",
+        config={
+            "results_dir": results,
+            "methods": "{NER: {kind: ner, max_iterations: -5}, UMAP: {kind: umap, n_neighbours: 9}}",
+        },
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "methods.NER.max_iterations: must be a whole number >= 1, got '-5'" in out
+    assert "methods.UMAP.n_neighbours: not a setting of method kind 'umap'" in out
+    assert not results.exists()

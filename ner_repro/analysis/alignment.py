@@ -51,6 +51,25 @@ def _classes(labels_or_angles: np.ndarray) -> np.ndarray:
     return direction_class(arr)
 
 
+def group_averages(
+    trials: np.ndarray, groups: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean trajectory of the trials of each group: ``(avg (n_groups, t_dur, d), n_trials (n_groups,))``.
+
+    ``trials`` is ``(n_trials, t_dur, d)`` and ``groups`` the group (``0 .. n_groups - 1``) of
+    each trial; a trial of any other group (e.g. ``-1``) is left out. A group without trials
+    gets NaN. Each mean is taken in the dtype of ``trials`` and stored as float64.
+    """
+    avg = np.full((n_groups, *trials.shape[1:]), np.nan)
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for g in range(n_groups):
+        sel = groups == g
+        counts[g] = int(sel.sum())
+        if counts[g]:
+            avg[g] = trials[sel].mean(axis=0)
+    return avg, counts
+
+
 def trial_averages(
     emb: np.ndarray, labels_or_angles: np.ndarray, t_dur: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -70,15 +89,8 @@ def trial_averages(
     trial_cls = cls.reshape(-1, t_dur)
     if not (trial_cls == trial_cls[:, :1]).all():
         raise ValueError("the direction changes within a trial")
-    trial_cls = trial_cls[:, 0]
-    avg = np.full((t_dur, emb.shape[1], N_DIRECTIONS), np.nan)
-    counts = np.zeros(N_DIRECTIONS, dtype=np.int64)
-    for a in range(N_DIRECTIONS):
-        sel = trial_cls == a
-        counts[a] = int(sel.sum())
-        if counts[a]:
-            avg[:, :, a] = trials[sel].mean(axis=0)
-    return avg, counts
+    avg, counts = group_averages(trials, trial_cls[:, 0], N_DIRECTIONS)
+    return np.ascontiguousarray(avg.transpose(1, 2, 0)), counts
 
 
 def stack_directions(avg: np.ndarray, directions: np.ndarray | None = None) -> np.ndarray:

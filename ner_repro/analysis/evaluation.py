@@ -81,10 +81,10 @@ from ner_repro.analysis.decoding import (
     single_threaded_blas,
 )
 from ner_repro.core import atomic
+from ner_repro.core.config import MODES
 from ner_repro.core.embedding import EmbeddingRun
 
 Mode = Literal["paper", "corrected"]
-MODES: tuple[str, ...] = ("paper", "corrected")
 METRICS: tuple[str, ...] = ("pos_R2", "vel_R2", "peak_dir_acc", "dir_MAE_deg")
 FRAME_COLUMNS: tuple[str, ...] = (
     "analysis",  # "explained_variance" (Fig4) or "cross_decode" (Fig5-7)

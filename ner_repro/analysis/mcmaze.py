@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
+from ner_repro.analysis.alignment import group_averages
 from ner_repro.analysis.decoding import in_sample_analysis, positions_from_velocity, r2
 from ner_repro.core import atomic, provenance
 from ner_repro.core.embedding import EmbeddingRun
@@ -66,25 +67,6 @@ def angle_groups(angle: np.ndarray, decimals: int = 6) -> tuple[np.ndarray, np.n
     return values, index.reshape(-1)
 
 
-def trial_average_by(
-    emb: np.ndarray, group: np.ndarray, mask: np.ndarray, n_groups: int, t_dur: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``(t_dur, d)`` latent trajectory over the trials of each group (bins in ``mask``);
-    NaN for groups without trials. Returns ``(averages (G, t_dur, d), trials per group (G,))``."""
-    n_trials = emb.shape[0] // t_dur
-    traj = emb.reshape(n_trials, t_dur, -1)
-    g = group.reshape(n_trials, t_dur)[:, 0]
-    keep = mask.reshape(n_trials, t_dur)[:, 0]
-    avg = np.full((n_groups, t_dur, emb.shape[1]), np.nan)
-    counts = np.zeros(n_groups, np.int64)
-    for k in range(n_groups):
-        sel = keep & (g == k)
-        counts[k] = int(sel.sum())
-        if counts[k]:
-            avg[k] = traj[sel].mean(axis=0)
-    return avg, counts
-
-
 def analyse(run: EmbeddingRun) -> dict[str, Any]:
     """The Fig8 numbers and arrays of one run (ours or the authors'), as plain arrays.
 
@@ -113,10 +95,16 @@ def analyse(run: EmbeddingRun) -> dict[str, Any]:
     angle = np.asarray(run.extras["target_angle_train"], dtype=np.float64)
     version = np.asarray(run.extras["version_train"], dtype=np.int64)
     angles, group = angle_groups(angle)
-    everything = np.ones(len(angle), bool)
-    avg_all, n_all = trial_average_by(run.train, group, everything, len(angles), t_dur)
-    avg_straight, n_straight = trial_average_by(run.train, group, version == 0, len(angles), t_dur)
-    avg_curved, n_curved = trial_average_by(run.train, group, version > 0, len(angles), t_dur)
+    # Trials (their first bin) by reach angle: all, straight (version 0), curved (1, 2).
+    trials = run.train.reshape(-1, t_dur, run.train.shape[1])
+    trial_group, trial_version = group[::t_dur], version[::t_dur]
+    avg_all, n_all = group_averages(trials, trial_group, len(angles))
+    avg_straight, n_straight = group_averages(
+        trials, np.where(trial_version == 0, trial_group, -1), len(angles)
+    )
+    avg_curved, n_curved = group_averages(
+        trials, np.where(trial_version > 0, trial_group, -1), len(angles)
+    )
     out: dict[str, Any] = {
         "vel_r2": result.vel_r2,
         "pos_r2": result.pos_r2,

@@ -19,7 +19,12 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
-AREAS = ("M1", "PMd", "S1")
+_SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
+#: The recording areas (M1, PMd, S1), as the schema declares them.
+AREAS: tuple[str, ...] = tuple(_SCHEMA["$defs"]["area"]["enum"])
+#: The evaluation modes (``corrected``, ``paper``: README, "Evaluation modes"), as the schema
+#: declares them, the default first.
+MODES: tuple[str, ...] = tuple(_SCHEMA["properties"]["evaluation"]["enum"])
 
 
 @dataclass(frozen=True, order=True)
@@ -67,8 +72,7 @@ def _set_defaults(validator_class: type) -> type:
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate ``config`` in place against the schema, filling defaults; returns it."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
-    validator = _set_defaults(jsonschema.Draft202012Validator)(schema)
+    validator = _set_defaults(jsonschema.Draft202012Validator)(_SCHEMA)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.path))
     if errors:
         lines = [f"- {'/'.join(map(str, e.path)) or '<top>'}: {e.message}" for e in errors]

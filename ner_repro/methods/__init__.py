@@ -1,4 +1,4 @@
-"""Embedding methods, one module per kind, behind one registry (:mod:`ner_repro.methods.registry`).
+"""Embedding methods, one module per kind; every kind declared once, in :mod:`ner_repro.methods.kinds`.
 
 ============ ======================================== =============================================
 kind         module                                   what
@@ -11,10 +11,14 @@ kind         module                                   what
 ``pivae``    :mod:`ner_repro.methods.pivae`           conv pi-VAE (Zhou & Wei 2020), in PyTorch
 ============ ======================================== =============================================
 
-:mod:`ner_repro.methods.common` holds what they share (trial blocks, parameters, the output
-record). Each returns an :class:`~ner_repro.core.embedding.EmbeddingRun` for the session's split.
-The kind modules are imported on demand (:func:`get` imports the module of the kind it is asked
-for), so that using one method does not import the others' dependencies.
+:mod:`~ner_repro.methods.kinds` declares each kind's implementation, settings (defaults and
+checks; the paper's NER/CEBRA settings are there), and how the workflow runs it;
+:mod:`~ner_repro.methods.registry` runs a configured method; :mod:`~ner_repro.methods.common`
+holds what the methods share (the preamble :func:`~ner_repro.methods.common.start`, trial
+blocks, the output record) and :mod:`~ner_repro.methods.checkpoint` the one checkpoint format of
+the resumable kinds. Each method returns an :class:`~ner_repro.core.embedding.EmbeddingRun`
+for the session's split. A kind's module is imported only when that kind runs, so that using
+one method does not import the others' dependencies.
 """
 
 from ner_repro.methods.registry import (
@@ -22,8 +26,7 @@ from ner_repro.methods.registry import (
     get,
     is_resumable,
     options,
-    register,
     run_method,
 )
 
-__all__ = ["MethodFn", "get", "is_resumable", "options", "register", "run_method"]
+__all__ = ["MethodFn", "get", "is_resumable", "options", "run_method"]

@@ -1,4 +1,4 @@
-"""Helpers shared by the baseline methods: trial blocks, direction averages, parameters, output.
+"""What the methods share: the preamble (:func:`start`), trial blocks, direction averages, the output.
 
 Rows of a session are time bins grouped in consecutive trials of ``t_dur`` bins, and each
 trial has one target direction (class ``angle / 45``). The baselines that work on
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,9 @@ from ner_repro.analysis.alignment import trial_averages
 from ner_repro.analysis.decoding import direction_class
 from ner_repro.core import provenance
 from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.provenance import seed_everything
 from ner_repro.core.session import SessionData
+from ner_repro.methods.kinds import kind_of
 
 
 def trial_blocks(x: np.ndarray, t_dur: int) -> np.ndarray:
@@ -63,17 +66,16 @@ def balanced_trials(
     return present, trials, min_trials
 
 
-def resolve_params(
-    kind: str, defaults: Mapping[str, Any], params: Mapping[str, Any]
-) -> dict[str, Any]:
-    """``defaults`` updated by ``params``; an unknown parameter is an error naming the kind."""
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"method kind {kind!r}: unknown parameter(s) {', '.join(unknown)}; "
-            f"accepted: {', '.join(sorted(defaults))}"
-        )
-    return {**defaults, **params}
+@dataclass
+class Start:
+    """What every method begins with (:func:`start`): its settings, a clock, the split."""
+
+    settings: dict[str, Any]
+    clock: Stopwatch
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
 
 
 class Stopwatch:
@@ -84,6 +86,20 @@ class Stopwatch:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
+
+
+def start(
+    kind: str, session: SessionData, *, seed: int, params: Mapping[str, Any], method: str | None
+) -> Start:
+    """The preamble of every method: its settings resolved and checked
+    (:meth:`~ner_repro.methods.kinds.Kind.resolve`, errors naming ``method`` and the key), the
+    clock started, every random generator seeded with ``seed``, and the session's split."""
+    settings = kind_of(kind).resolve(params, method=method)
+    clock = Stopwatch()
+    seed_everything(seed)
+    x_train, y_train = session.split("train")
+    x_test, y_test = session.split("test")
+    return Start(settings, clock, x_train, y_train, x_test, y_test)
 
 
 def make_run(

@@ -34,24 +34,10 @@ from typing import Any
 import numpy as np
 
 from ner_repro.core.embedding import EmbeddingRun
-from ner_repro.core.provenance import seed_everything
 from ner_repro.core.session import SessionData
-from ner_repro.methods import register
-from ner_repro.methods.common import Stopwatch, balanced_trials, make_run, resolve_params
+from ner_repro.methods.common import balanced_trials, make_run, start
 
 KIND = "dpca"
-
-#: Accepted parameters and their defaults.
-DEFAULTS: dict[str, Any] = {
-    "n_components": 3,
-    # "auto" (cross-validated, the authors' choice), a number, or null (no regularisation).
-    "regularizer": "auto",
-    # Cross-validation repetitions for regularizer="auto" (dPCA's ``n_trials``; its default 3).
-    "cv_folds": 3,
-    "protect": ["t"],
-    # Power iterations of sklearn's randomized SVD inside dPCA (the package default, 0).
-    "n_iter": 0,
-}
 
 
 def _fit_dpca(
@@ -83,7 +69,6 @@ def _fit_dpca(
     return model, Z, text
 
 
-@register(KIND)
 def fit_dpca(
     session: SessionData,
     *,
@@ -94,11 +79,8 @@ def fit_dpca(
     progress: bool = False,
 ) -> EmbeddingRun:
     """dPCA (stimulus x time) on balanced training trials; single bins projected on ``D['s']``."""
-    cfg = resolve_params(KIND, DEFAULTS, params)
-    clock = Stopwatch()
-    seed_everything(seed)
-    x_train, y_train = session.split("train")
-    x_test, _ = session.split("test")
+    begin = start(KIND, session, seed=seed, params=params, method=method)
+    cfg, x_train, y_train, x_test = begin.settings, begin.x_train, begin.y_train, begin.x_test
     directions, trials, min_trials = balanced_trials(x_train, y_train, session.t_dur)
     if min_trials < 2:
         raise ValueError(
@@ -134,7 +116,7 @@ def fit_dpca(
         seed=seed,
         device=device,
         config=cfg,
-        wall_time_s=clock.elapsed(),
+        wall_time_s=begin.clock.elapsed(),
         train=(x_train - mean) @ decoder,
         test=(x_test - mean) @ decoder,
         extras=extras,

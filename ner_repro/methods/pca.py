@@ -17,22 +17,12 @@ from typing import Any
 from sklearn.decomposition import PCA
 
 from ner_repro.core.embedding import EmbeddingRun
-from ner_repro.core.provenance import seed_everything
 from ner_repro.core.session import SessionData
-from ner_repro.methods import register
-from ner_repro.methods.common import Stopwatch, direction_averages, make_run, resolve_params
+from ner_repro.methods.common import direction_averages, make_run, start
 
 KIND = "pca"
 
-#: Accepted parameters and their defaults.
-DEFAULTS: dict[str, Any] = {
-    "n_components": 3,
-    # Also fit the authors' plotted-only single-trial PCA on the training bins.
-    "single_trial": True,
-}
 
-
-@register(KIND)
 def fit_pca(
     session: SessionData,
     *,
@@ -43,12 +33,9 @@ def fit_pca(
     progress: bool = False,
 ) -> EmbeddingRun:
     """PCA on the direction-averaged training trajectories; single bins projected onto it."""
-    cfg = resolve_params(KIND, DEFAULTS, params)
-    clock = Stopwatch()
-    seed_everything(seed)
+    begin = start(KIND, session, seed=seed, params=params, method=method)
+    cfg, x_train, y_train, x_test = begin.settings, begin.x_train, begin.y_train, begin.x_test
     k = int(cfg["n_components"])
-    x_train, y_train = session.split("train")
-    x_test, _ = session.split("test")
     directions, averages = direction_averages(x_train, y_train, session.t_dur)
     n_dir, t_dur, n_neurons = averages.shape
     stacked = averages.reshape(n_dir * t_dur, n_neurons)
@@ -70,7 +57,7 @@ def fit_pca(
         seed=seed,
         device=device,
         config=cfg,
-        wall_time_s=clock.elapsed(),
+        wall_time_s=begin.clock.elapsed(),
         train=pca.transform(x_train),
         test=pca.transform(x_test),
         extras=extras,

@@ -60,11 +60,9 @@ for a given seed and thread count; CUDA runs are seeded but not bit-reproducible
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
-import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -74,12 +72,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ner_repro.core import atomic
 from ner_repro.core.embedding import EmbeddingRun
-from ner_repro.core.provenance import resolve_device, seed_everything
+from ner_repro.core.provenance import resolve_device
 from ner_repro.core.session import SessionData
-from ner_repro.methods import register
-from ner_repro.methods.common import Stopwatch, make_run, resolve_params
+from ner_repro.methods import checkpoint as ckpt
+from ner_repro.methods.common import Stopwatch, make_run, start
 
 KIND = "pivae"
 
@@ -87,42 +84,6 @@ KIND = "pivae"
 TIME_WINDOW = 10
 #: Bins before the centre bin in a window: bins t-5 .. t+4.
 WINDOW_BEFORE = 5
-
-#: Accepted parameters and their defaults (the authors' settings where they had one).
-DEFAULTS: dict[str, Any] = {
-    "latent_dim": 3,
-    "n_blocks": 2,
-    # Keras' conv_vae_mdl takes gen_nodes=60 but never passes it on: the flow's hidden width
-    # is D // 4. Kept for the record; it has no effect, as in the original.
-    "gen_nodes": 60,
-    "prior_hidden": 20,
-    "conv_channels": 32,
-    "learning_rate": 2.5e-4,
-    "batch_size": 200,
-    "epochs": 300,
-    # "corrected" or "paper" (see the module docstring).
-    "protocol": "corrected",
-    "early_stopping": True,
-    "patience": 30,
-    # Fraction of the training trials (the last ones) held out for validation.
-    "valid_fraction": 0.125,
-    "shuffle": False,
-    "normalize_labels": False,
-    "dtype": "float32",
-    # Bins per forward pass when embedding (no effect on the result).
-    "inference_batch": 4096,
-    # torch CPU threads for this run (null: torch's default). On a shared or small machine
-    # 1 thread is often faster than oversubscribed cores.
-    "num_threads": None,
-    # Resumable training (see ner_repro.methods): a file for the training state, written
-    # every ``checkpoint_every`` epochs and at the end; an interrupted run resumes from it.
-    "checkpoint": None,
-    "checkpoint_every": 10,
-    # The fast evaluation of the same model (batched conv stacks, cheap permutations, fused
-    # Adam): equal to ``fast: false``, the plain per-layer code, up to float rounding
-    # (a few 1e-6 relative in the loss curve), and deterministic for a seed as well.
-    "fast": True,
-}
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -451,11 +412,11 @@ def embed(
     model.eval()
     x = windows(neural)
     out = []
-    for start in range(0, x.shape[0], batch):
-        xb = torch.as_tensor(x[start : start + batch], device=device, dtype=dtype)
+    for first in range(0, x.shape[0], batch):
+        xb = torch.as_tensor(x[first : first + batch], device=device, dtype=dtype)
         ub = None
         if labels is not None:
-            ub = torch.as_tensor(labels[start : start + batch], device=device, dtype=dtype)
+            ub = torch.as_tensor(labels[first : first + batch], device=device, dtype=dtype)
         out.append(model.encode(xb, ub)[0].double().cpu().numpy())
     return np.concatenate(out)
 
@@ -520,7 +481,11 @@ def train_pivae(
         "best_state": None,
         "resumed_from_epoch": 0,
     }
-    resume = _read_checkpoint(checkpoint, fingerprint) if checkpoint is not None else None
+    resume = (
+        ckpt.read(checkpoint, _CHECKPOINT_FORMAT, fingerprint, what="pi-VAE")
+        if checkpoint is not None
+        else None
+    )
     if resume is not None:
         model.load_state_dict(resume["model"])
         opt.load_state_dict(resume["optimizer"])
@@ -544,7 +509,7 @@ def train_pivae(
             **{k: st[k] for k in ("epoch", "finished", "history", "best_val", "best_epoch")},
             "best_state": st["best_state"] or {},
         }
-        _write_checkpoint(checkpoint, fingerprint, state)
+        ckpt.write(checkpoint, _CHECKPOINT_FORMAT, fingerprint, state)
 
     first = epochs if st["finished"] else st["epoch"]
     bar = tqdm(
@@ -614,7 +579,6 @@ _RUN_ONLY_PARAMS = ("checkpoint", "checkpoint_every", "inference_batch", "num_th
 
 def _fingerprint(cfg: Mapping[str, Any], seed: int, *arrays: np.ndarray) -> str:
     """What a checkpoint must have been written by to be resumed: settings, seed, data, torch."""
-    digest = hashlib.sha256()
     settings = {k: v for k, v in cfg.items() if k not in _RUN_ONLY_PARAMS}
     if not settings.get("fast", True):
         # ``fast: false`` is the code that wrote checkpoints before the option existed:
@@ -630,38 +594,7 @@ def _fingerprint(cfg: Mapping[str, Any], seed: int, *arrays: np.ndarray) -> str:
         "torch": torch.__version__,
         "shapes": [list(a.shape) for a in arrays],
     }
-    digest.update(json.dumps(head, sort_keys=True, default=str).encode())
-    for a in arrays:
-        digest.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
-    return digest.hexdigest()
-
-
-def _write_checkpoint(path: Path, fingerprint: str, state: dict[str, Any]) -> None:
-    payload = {"format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint, "state": state}
-    with atomic.atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-
-
-def _read_checkpoint(path: Path, fingerprint: str) -> dict[str, Any] | None:
-    """The training state in ``path`` if it exists and matches ``fingerprint``; else ``None``."""
-    if not path.is_file():
-        return None
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # an unreadable checkpoint is a stale cache, not an input error
-        warnings.warn(f"{path}: unreadable checkpoint ({exc}); training from scratch", stacklevel=3)
-        return None
-    if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT:
-        warnings.warn(f"{path}: not a pi-VAE checkpoint; training from scratch", stacklevel=3)
-        return None
-    if payload.get("fingerprint") != fingerprint:
-        warnings.warn(
-            f"{path}: checkpoint was written for a different configuration, seed or data; "
-            "training from scratch",
-            stacklevel=3,
-        )
-        return None
-    return payload["state"]
+    return ckpt.fingerprint(head, arrays, dtype=np.float64)
 
 
 def _split_validation(n_trials: int, fraction: float) -> int:
@@ -674,10 +607,6 @@ def _split_validation(n_trials: int, fraction: float) -> int:
             f"valid_fraction={fraction} leaves no trials to fit on ({n_trials} trials)"
         )
     return n_trials - n_val
-
-
-#: The protocols of ``protocol`` (module docstring).
-PROTOCOLS = ("corrected", "paper")
 
 
 def paper_split(n_bins: int, t_dur: int) -> tuple[int, int]:
@@ -715,7 +644,6 @@ def epochs_for(epochs: Any, area: str, *, method: str = "piVAE") -> int:
     return value
 
 
-@register(KIND, resumable=True)
 def fit_pivae(
     session: SessionData,
     *,
@@ -726,13 +654,10 @@ def fit_pivae(
     progress: bool = False,
 ) -> EmbeddingRun:
     """Train the conv pi-VAE on the training trials; embed train (with labels) and test."""
-    cfg = resolve_params(KIND, DEFAULTS, params)
     threads = torch.get_num_threads()
-    if cfg["num_threads"] is not None:
-        torch.set_num_threads(int(cfg["num_threads"]))
     try:
         return _fit_pivae(
-            session, cfg=cfg, seed=seed, method=method, device=device, progress=progress
+            session, params=params, seed=seed, method=method, device=device, progress=progress
         )
     finally:
         torch.set_num_threads(threads)
@@ -741,21 +666,19 @@ def fit_pivae(
 def _fit_pivae(
     session: SessionData,
     *,
-    cfg: Mapping[str, Any],
+    params: Mapping[str, Any],
     seed: int,
     method: str,
     device: str,
     progress: bool,
 ) -> EmbeddingRun:
-    clock = Stopwatch()
+    begin = start(KIND, session, seed=seed, params=params, method=method)
+    cfg, clock = begin.settings, begin.clock
+    if cfg["num_threads"] is not None:
+        torch.set_num_threads(int(cfg["num_threads"]))
     device = resolve_device(device)
     protocol = str(cfg["protocol"])
-    if protocol not in PROTOCOLS:
-        raise ValueError(
-            f"method {method!r}: protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
-        )
     cfg = {**cfg, "epochs": epochs_for(cfg["epochs"], session.area, method=method)}
-    seed_everything(seed)
     t_dur = session.t_dur
     if protocol == "paper":
         # The authors' split of the whole session by bins; fixed epochs, final weights.
@@ -766,8 +689,7 @@ def _fit_pivae(
         x_test, y_test = x_all[valid_end:], y_all[valid_end:]
         cfg = {**cfg, "early_stopping": False}
     else:
-        x_train, y_train = session.split("train")
-        x_test, y_test = session.split("test")
+        x_train, y_train, x_test, y_test = begin.x_train, begin.y_train, begin.x_test, begin.y_test
         n_fit = _split_validation(x_train.shape[0] // t_dur, float(cfg["valid_fraction"])) * t_dur
         x_val, y_val = x_train[n_fit:], y_train[n_fit:]
     u_train, u_val, u_test = y_train, y_val, y_test

@@ -1,31 +1,31 @@
-"""Registry of embedding methods, in the style of :mod:`cebra.registry`.
+"""Running a configured method: the kind's implementation, looked up in :data:`~ner_repro.methods.kinds.KINDS`.
 
-A method is a function registered under a *kind*::
+A method is a function of this signature (:class:`MethodFn`)::
 
-    @register("pca")
     def fit_pca(session: SessionData, *, seed: int, params: Mapping[str, Any],
                 method: str, device: str, progress: bool) -> EmbeddingRun: ...
 
 ``session`` is the loaded :class:`~ner_repro.core.session.SessionData`; ``params`` are the
-method's settings from the config (``methods.<name>`` minus ``kind`` and ``label``); ``method`` is
-the configured name (``"UMAP_label"``) recorded in the output; ``device`` is
-``"cpu"`` or ``"cuda"``; ``progress`` turns progress bars on. It returns an
-:class:`~ner_repro.core.embedding.EmbeddingRun` (the ``.npz`` contract), with its ``meta``
+method's settings from the config (``methods.<name>`` minus ``kind``, ``label`` and ``seeds``);
+``method`` is the configured name (``"UMAP_label"``) recorded in the output and named in
+errors; ``device`` is ``"cpu"`` or ``"cuda"``; ``progress`` turns progress bars on. It returns
+an :class:`~ner_repro.core.embedding.EmbeddingRun` (the ``.npz`` contract), with its ``meta``
 filled by :func:`ner_repro.core.provenance.run_metadata`.
 
-The config names methods (``NER``, ``CEBRA``, ``CEBRA16``, ``UMAP_label`` ...) and
-maps each to a kind; the workflow calls :func:`run_method` and never branches on
-method names.
+The config names methods (``NER``, ``CEBRA``, ``CEBRA16``, ``UMAP_label`` ...) and maps each
+to a kind; the workflow calls :func:`run_method` and never branches on method names. A new
+kind is one more :class:`~ner_repro.methods.kinds.Kind` in that table.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, cast
 
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
+from ner_repro.methods.kinds import ENTRY_KEYS, KINDS, kind_of
 
 
 class MethodFn(Protocol):
@@ -41,65 +41,20 @@ class MethodFn(Protocol):
     ) -> EmbeddingRun: ...
 
 
-_REGISTRY: dict[str, MethodFn] = {}
-_RESUMABLE: set[str] = set()
-
-#: The module that registers each kind when imported. Only the module of the kind in use
-#: is imported, so a PCA job does not pay for torch, nor a NER job for UMAP's compilation.
-_PROVIDERS: dict[str, str] = {
-    "ner": "ner_repro.methods.contrastive",
-    "cebra": "ner_repro.methods.contrastive",
-    "pca": "ner_repro.methods.pca",
-    "dpca": "ner_repro.methods.dpca",
-    "umap": "ner_repro.methods.umap",
-    "pivae": "ner_repro.methods.pivae",
-}
-
-
-def register(kind: str, *, resumable: bool = False) -> Callable[[MethodFn], MethodFn]:
-    """Decorator: register ``fn`` as the implementation of ``kind``.
-
-    ``resumable`` kinds accept ``checkpoint`` (a file path) and ``checkpoint_every`` in their
-    params: they save their training state there and resume from it after an interruption.
-    """
-
-    def decorator(fn: MethodFn) -> MethodFn:
-        if kind in _REGISTRY and _REGISTRY[kind] is not fn:
-            raise ValueError(f"method kind {kind!r} is already registered")
-        _REGISTRY[kind] = fn
-        if resumable:
-            _RESUMABLE.add(kind)
-        return fn
-
-    return decorator
-
-
-def _load_providers(kinds: Iterable[str] | None = None) -> None:
-    for kind in _PROVIDERS if kinds is None else kinds:
-        if kind in _PROVIDERS:
-            importlib.import_module(_PROVIDERS[kind])
-
-
 def get(kind: str) -> MethodFn:
-    """The implementation of ``kind``."""
-    if kind not in _REGISTRY:
-        _load_providers([kind])
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        raise KeyError(f"unknown method kind {kind!r}; known: {', '.join(options())}") from None
+    """The implementation of ``kind`` (its module is imported on first use)."""
+    module, function = kind_of(kind).implementation.split(":")
+    return cast(MethodFn, getattr(importlib.import_module(module), function))
 
 
 def is_resumable(kind: str) -> bool:
     """Whether ``kind`` can checkpoint and resume its training."""
-    get(kind)
-    return kind in _RESUMABLE
+    return kind_of(kind).resumable
 
 
 def options() -> list[str]:
-    """All registered kinds."""
-    _load_providers()
-    return sorted(_REGISTRY)
+    """All method kinds."""
+    return sorted(KINDS)
 
 
 def run_method(
@@ -112,7 +67,7 @@ def run_method(
     progress: bool = True,
 ) -> EmbeddingRun:
     """Run the configured ``method`` (its config entry ``spec``, with a ``kind``) on ``session``."""
-    params = {k: v for k, v in spec.items() if k not in ("kind", "label", "seeds")}
+    params = {k: v for k, v in spec.items() if k not in ENTRY_KEYS}
     return get(spec["kind"])(
         session, seed=seed, params=params, method=method, device=device, progress=progress
     )

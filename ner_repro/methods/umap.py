@@ -43,28 +43,11 @@ from typing import Any
 import numpy as np
 
 from ner_repro.core.embedding import EmbeddingRun
-from ner_repro.core.provenance import seed_everything
 from ner_repro.core.session import SessionData
-from ner_repro.methods import register
-from ner_repro.methods.common import Stopwatch, make_run, resolve_params
+from ner_repro.methods.common import make_run, start
+from ner_repro.methods.kinds import KINDS
 
 KIND = "umap"
-
-#: Accepted parameters and their defaults (the authors' settings).
-DEFAULTS: dict[str, Any] = {
-    "supervised": False,
-    "n_neighbors": 68,
-    "min_dist": 0.2475,
-    "n_components": 2,
-    "metric": "euclidean",
-    "target_metric": "categorical",
-    # Optimisation epochs; null = UMAP's default (500 below 10,000 points, else 200).
-    "n_epochs": None,
-    # Seeded and single-threaded (true) or the authors' unseeded multi-threaded run (false).
-    "deterministic": True,
-    # Also compute the authors' test embedding (a separate fit on the test split).
-    "paper_test": True,
-}
 
 
 @contextlib.contextmanager
@@ -149,9 +132,9 @@ def warm_up(params: Mapping[str, Any] | None = None, *, log: Any = None) -> floa
     index), with the same dtypes as :func:`fit_umap`. Six epochs suffice (transform runs a
     third as many; at least one): the epochs do not change what is compiled.
     """
-    cfg = resolve_params(KIND, DEFAULTS, {**(params or {}), "n_epochs": 6})
+    cfg = KINDS[KIND].resolve({**(params or {}), "n_epochs": 6})
     rng = np.random.default_rng(0)
-    start = time.perf_counter()
+    began = time.perf_counter()
     for n in (600, 4200):
         x = rng.normal(size=(n, 24))
         y = rng.integers(0, 8, n).astype(np.float64) * 45.0
@@ -168,10 +151,9 @@ def warm_up(params: Mapping[str, Any] | None = None, *, log: Any = None) -> floa
                     file=log,
                     flush=True,
                 )
-    return time.perf_counter() - start
+    return time.perf_counter() - began
 
 
-@register(KIND)
 def fit_umap(
     session: SessionData,
     *,
@@ -182,12 +164,10 @@ def fit_umap(
     progress: bool = False,
 ) -> EmbeddingRun:
     """UMAP fitted on the training bins (with the angle as class label if ``supervised``)."""
-    cfg = resolve_params(KIND, DEFAULTS, params)
-    clock = Stopwatch()
-    seed_everything(seed)
+    begin = start(KIND, session, seed=seed, params=params, method=method)
+    cfg, clock = begin.settings, begin.clock
     supervised = bool(cfg["supervised"])
-    x_train, y_train = session.split("train")
-    x_test, y_test = session.split("test")
+    x_train, y_train, x_test, y_test = begin.x_train, begin.y_train, begin.x_test, begin.y_test
     model = _model(cfg, seed)
     train = _fit_transform(model, x_train, y_train[:, 2] if supervised else None)
     with _quiet():

@@ -4,14 +4,15 @@ Every output path, every figure's inputs and parameters, and the report's inputs
 here and nowhere else; the rule files import only this package.
 
 * :mod:`ner_repro.plan.specs`   -- the plain types: :class:`Group`, :class:`FigureSpec`,
-  :class:`Skipped`, the evaluation :data:`MODES`.
+  :class:`Skipped` (and :data:`MODES`, the evaluation modes, re-exported from the config).
 * :mod:`ner_repro.plan.outputs` -- :class:`Plan`: sessions, embeddings, checkpoints, analyses and
   Fig1-7 / GIF specs.
 * :mod:`ner_repro.plan.mcmaze`  -- Fig8 (MC_Maze): condition-set sessions, analyses, the spec.
 * :mod:`ner_repro.plan.report`  -- the reproduction report's inputs and outputs.
 """
 
+from ner_repro.core.config import MODES
 from ner_repro.plan.outputs import Plan
-from ner_repro.plan.specs import FIGURES, MODES, FigureSpec, Group, Skipped
+from ner_repro.plan.specs import FIGURES, FigureSpec, Group, Skipped
 
 __all__ = ["FIGURES", "MODES", "FigureSpec", "Group", "Plan", "Skipped"]

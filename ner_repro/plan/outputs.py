@@ -22,11 +22,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ner_repro.core.config import SessionKey, check_references
+from ner_repro.core.config import AREAS, MODES, SessionKey, check_references
 from ner_repro.core.provenance import resolve_device
+from ner_repro.data.mcmaze import SESSION_PREFIX
 from ner_repro.data.recordings import find_recording, ner_filename
+from ner_repro.methods.kinds import ENTRY_KEYS, check_methods, kind_of
 from ner_repro.plan import mcmaze
-from ner_repro.plan.specs import FIGURES, ROTATING_KINDS, FigureSpec, Group, Skipped
+from ner_repro.plan.specs import FIGURES, FigureSpec, Group, Skipped
 from ner_repro.synthetic.reaching import SimulatedSession, sessions_from_config
 
 
@@ -42,14 +44,38 @@ class Plan:
         self.seeds = [int(s) for s in config["seeds"]]
 
     def check(self) -> Plan:
-        """Raise ``ValueError`` for names the configuration uses but does not define; ``self``."""
+        """Raise ``ValueError`` for names the configuration uses but does not define, and for
+        method settings their kind does not accept (naming the method and key); ``self``."""
         check_references(self.config)
+        check_methods(self.config["methods"])
         return self
 
     @cached_property
     def train_device(self) -> str:
         """``cpu`` or ``cuda``: the configured ``device`` with ``auto`` resolved on this machine."""
         return resolve_device(self.config["device"])
+
+    @cached_property
+    def wildcard_patterns(self) -> dict[str, str]:
+        """The regular expressions of the rules' wildcards, built from their one declaration
+        each (areas and modes: the schema; methods: the config; MC_Maze session ids:
+        :mod:`ner_repro.data.mcmaze`; decoders: :mod:`ner_repro.analysis.decoding`; figures:
+        :data:`~ner_repro.plan.specs.FIGURES`)."""
+        from ner_repro.analysis.decoding import DECODERS  # sklearn: only when asked for
+
+        area = "|".join(AREAS)
+        session = rf"[A-Za-z]+_[0-9]{{8}}_({area})|{SESSION_PREFIX}[A-Za-z0-9-]+"
+        methods = "|".join(sorted(self.config["methods"]))
+        return {
+            "area": area,
+            "session": session,
+            "method": methods,
+            "group": rf"[A-Za-z0-9]+(\+[A-Za-z0-9]+)*_({area})(\+({area}))*",
+            "mode": "|".join(MODES),
+            "decoder": "|".join(DECODERS),
+            "anchor": rf"({methods})-({session})",
+            "fig": "|".join(FIGURES),
+        }
 
     @staticmethod
     def session_key(monkey: str, date: str, area: str) -> SessionKey:
@@ -249,14 +275,22 @@ class Plan:
         """The configured ``training_cap`` (key -> limit; empty when unset)."""
         return {k: int(v) for k, v in (self.config.get("training_cap") or {}).items()}
 
+    def method_settings(self, method: str) -> dict[str, Any]:
+        """Every setting ``method`` trains with: its kind's defaults updated by its config entry."""
+        entry = self.config["methods"][method]
+        params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
+        return kind_of(self.kind(method)).resolve(params, method=method)
+
     def method_spec(self, method: str) -> dict[str, Any]:
         """A method's config entry with ``training_cap`` applied (what its training rule uses)."""
         spec = {k: v for k, v in self.config["methods"][method].items() if k != "seeds"}
+        settings = self.method_settings(method)
         for key, cap in self.training_cap.items():
-            if isinstance(spec.get(key), Mapping):  # e.g. pi-VAE's epochs by area
-                spec[key] = {k: min(int(v), cap) for k, v in spec[key].items()}
-            elif key in spec:
-                spec[key] = min(int(spec[key]), cap)
+            value = settings.get(key)
+            if isinstance(value, Mapping):  # e.g. pi-VAE's epochs by area
+                spec[key] = {k: min(int(v), cap) for k, v in value.items()}
+            elif value is not None:
+                spec[key] = min(int(value), cap)
         return spec
 
     def methods_of_kind(self, *kinds: str) -> list[str]:
@@ -271,6 +305,11 @@ class Plan:
 
     def kind(self, method: str) -> str:
         return str(self.config["methods"][method]["kind"])
+
+    def uses_gpu(self, method: str) -> bool:
+        """Whether ``method``'s training jobs run on a GPU: its kind trains on one and the
+        workflow's device is CUDA (``device: cuda``, or ``auto`` on a machine with CUDA)."""
+        return self.train_device == "cuda" and kind_of(self.kind(method)).gpu
 
     @property
     def figure_seed(self) -> int:
@@ -345,7 +384,7 @@ class Plan:
         spec.params["methods"] = methods
         spec.params["labels"] = [self.label(m) for m in methods]
         spec.params["iterations"] = [
-            int(self.config["methods"][m].get("max_iterations", 0)) for m in methods
+            int(self.method_settings(m).get("max_iterations", 0)) for m in methods
         ]
         for m in methods:
             prefix = f"{self.label(m)}_{example.name}"
@@ -394,7 +433,7 @@ class Plan:
             if not sessions:
                 continue
             for m in cfg["methods"]:
-                if self.kind(m) in ROTATING_KINDS:
+                if kind_of(self.kind(m)).rotated:
                     spec.inputs[f"{m}:{title}"] = [
                         str(self.alignment(group.name, m, self.example_anchor(m), mode, seed))
                     ]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ner_repro.core.config import SessionKey
+from ner_repro.core.config import MODES, SessionKey
 from ner_repro.core.types import PathLike
 from ner_repro.data.mcmaze import ConditionSet
 from ner_repro.data.published_numbers import (
@@ -29,8 +29,9 @@ from ner_repro.data.published_numbers import (
     load_published,
     published_sessions,
 )
+from ner_repro.methods.kinds import ENTRY_KEYS, KINDS
 from ner_repro.plan import mcmaze
-from ner_repro.plan.specs import MODES, Group
+from ner_repro.plan.specs import Group
 
 if TYPE_CHECKING:  # Plan uses no report function; the import stays one-way at run time
     from ner_repro.plan.outputs import Plan
@@ -44,16 +45,16 @@ PUBLISHED_METHODS: dict[str, dict[str, Any]] = {
     "UMAP": {"kind": "umap", "supervised": False},
     "UMAP_label": {"kind": "umap", "supervised": True},
 }
-_SETTING_DEFAULTS = {"output_dimension": 3, "supervised": False}
 FIGURE_EXTENSIONS = (".pdf", ".png", ".gif", ".svg", ".jpg")
 
 
 # -- methods and groups of the configuration ---------------------------------------------------------
 def _settings_match(spec: Mapping[str, Any], want: Mapping[str, Any]) -> bool:
-    return all(
-        spec.get(k, _SETTING_DEFAULTS.get(k)) == v if k != "kind" else spec.get("kind") == v
-        for k, v in want.items()
-    )
+    """Whether a config entry has the kind and settings of ``want`` (unset = the kind's default)."""
+    if spec.get("kind") != want["kind"]:
+        return False
+    settings = KINDS[want["kind"]].resolve({k: v for k, v in spec.items() if k not in ENTRY_KEYS})
+    return all(settings.get(k) == v for k, v in want.items() if k != "kind")
 
 
 def config_method(plan: Plan, published_method: str, candidates: Iterable[str]) -> str | None:

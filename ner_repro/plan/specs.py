@@ -17,10 +17,6 @@ class Skipped:
     reason: str
 
 
-MODES = ("corrected", "paper")
-#: Method kinds whose embeddings are rotated onto an anchor in Fig3/6/7 (PCA and dPCA
-#: are drawn as they are, as the authors did).
-ROTATING_KINDS = ("ner", "cebra", "pivae", "umap")
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "demo_gif")
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from ner_repro.analysis.alignment import trial_averages
 from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.methods.kinds import KINDS
 from ner_repro.plotting import rotation, style
 from ner_repro.plotting.rotation import DPI, Rotation, load_rotation
 
@@ -212,7 +213,7 @@ def summary(inputs: Mapping[str, Any], params: Mapping[str, Any]) -> list[dict[s
     for key, paths in inputs.items():
         method, title = key.rsplit(":", 1)
         kind = (params.get("methods") or {}).get(method, {}).get("kind", "")
-        if kind in ("pca", "dpca") or len(paths) != 1:
+        if (kind in KINDS and not KINDS[kind].rotated) or len(paths) != 1:
             continue
         rot = load_rotation(paths[0])
         for i, session in enumerate(rot.sessions):

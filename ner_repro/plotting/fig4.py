@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ner_repro.core.session import SessionData
 from ner_repro.plotting import matrices as mx
 from ner_repro.plotting import style
 
@@ -129,16 +130,9 @@ def speed_profiles(paths: Sequence[str]) -> tuple[dict[str, np.ndarray], int, in
     rows: list[np.ndarray] = []
     t_max = 0
     for path in paths:
-        with np.load(path, allow_pickle=False) as npz:
-            labels = np.asarray(npz["labels"], dtype=np.float64)
-            t_dur = int(npz["t_dur"])
-            if "is_train" in npz.files:
-                train = np.asarray(npz["is_train"], dtype=bool)
-            else:
-                n_trials = labels.shape[0] // t_dur
-                fraction = float(npz["train_fraction"]) if "train_fraction" in npz.files else 0.8
-                train = np.repeat(np.arange(n_trials) < int(n_trials * fraction), t_dur)
-        speed = np.abs(labels[train, :2]).reshape(-1, t_dur, 2)
+        session = SessionData.load(path)
+        t_dur = session.t_dur
+        speed = np.abs(session.split("train")[1][:, :2]).reshape(-1, t_dur, 2)
         rows.append(speed)
         t_max = max(t_max, t_dur)
     padded = [

@@ -102,7 +102,8 @@ def infer_kind(name: str, kind: str | None = None) -> str:
         return kind
     if "umap" in low:
         return "umap_label" if "label" in low or "sup" in low else "umap"
-    for key in ("ner", "cebra", "pivae", "dpca", "pca"):
+    # Longest first, so that "dpca" is not taken for "pca".
+    for key in sorted(style.METHOD_STYLE, key=len, reverse=True):
         if low.startswith(key) or low.replace("-", "").replace("_", "").startswith(key):
             return key
     return low

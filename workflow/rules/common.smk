@@ -32,22 +32,21 @@ localrules:
     demo_gif,
 
 
-SESSION_RE = r"[A-Za-z]+_[0-9]{8}_(M1|PMd|S1)|MCMaze_[A-Za-z0-9-]+"
-AREA_RE = r"(M1|PMd|S1)"
+PATTERNS = PLAN.wildcard_patterns
 
 
 wildcard_constraints:
     monkey=r"[A-Za-z]+",
     date=r"[0-9]{8}",
-    area=r"M1|PMd|S1",
+    area=PATTERNS["area"],
     seed=r"[0-9]+",
-    session=SESSION_RE,
-    method="|".join(METHODS),
-    group=rf"[A-Za-z0-9]+(\+[A-Za-z0-9]+)*_{AREA_RE}(\+{AREA_RE})*",
-    mode=r"corrected|paper",
-    decoder=r"linear|knn",
-    anchor=rf"({'|'.join(METHODS)})-({SESSION_RE})",
-    fig=r"fig[1-8]|demo_gif",
+    session=PATTERNS["session"],
+    method=PATTERNS["method"],
+    group=PATTERNS["group"],
+    mode=PATTERNS["mode"],
+    decoder=PATTERNS["decoder"],
+    anchor=PATTERNS["anchor"],
+    fig=PATTERNS["fig"],
 
 
 def session_key(wildcards):
@@ -60,11 +59,9 @@ def recording_of(wildcards):
 
 
 def gpu_for(wildcards):
-    """Training rules ask for a GPU when they will use one: ``device: cuda``, or ``auto``
-    on a machine with CUDA. (On a cluster, plan on the login node with ``device: cuda``.)
-    """
-    kind = config["methods"][wildcards.method]["kind"]
-    return int(TRAIN_DEVICE == "cuda" and kind in ("ner", "cebra", "pivae"))
+    """Training rules ask for a GPU when they will use one (ner_repro.plan.Plan.uses_gpu).
+    (On a cluster, plan on the login node with ``device: cuda``.)"""
+    return int(PLAN.uses_gpu(wildcards.method))
 
 
 def stats_methods(wildcards):
