@@ -66,18 +66,6 @@ def balanced_trials(
     return present, trials, min_trials
 
 
-@dataclass
-class Start:
-    """What every method begins with (:func:`start`): its settings, a clock, the split."""
-
-    settings: dict[str, Any]
-    clock: Stopwatch
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
 class Stopwatch:
     """Wall time since construction."""
 
@@ -88,70 +76,91 @@ class Stopwatch:
         return time.perf_counter() - self.start
 
 
+@dataclass
+class Start:
+    """A method's run from :func:`start` to :meth:`finish`: its settings, clock and split."""
+
+    kind: str
+    session: SessionData
+    method: str
+    seed: int
+    device: str
+    settings: dict[str, Any]
+    clock: Stopwatch
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    def finish(
+        self,
+        *,
+        train: np.ndarray,
+        test: np.ndarray,
+        config: Mapping[str, Any] | None = None,
+        device: str | None = None,
+        test_paper: np.ndarray | None = None,
+        labels_train: np.ndarray | None = None,
+        labels_test: np.ndarray | None = None,
+        loss: np.ndarray | None = None,
+        loss_name: str = "",
+        extras: Mapping[str, np.ndarray] | None = None,
+        **meta_extra: Any,
+    ) -> EmbeddingRun:
+        """Wrap the method's outputs in the embedding contract, with its provenance record.
+
+        ``config`` (default: the resolved settings) and ``device`` (default: the one asked
+        for) are what the record says the method ran with. The labels are the session's
+        train and test splits unless the method embedded other bins (pi-VAE's
+        ``protocol: paper``) and passes their labels.
+        """
+        session = self.session
+        device = self.device if device is None else device
+        meta = provenance.run_metadata(
+            config={"kind": self.kind, **(self.settings if config is None else config)},
+            seed=self.seed,
+            device=device,
+            wall_time_s=self.clock.elapsed(),
+            session=session.name,
+            source=session.source,
+            source_sha256=session.source_sha256,
+            **meta_extra,
+        )
+        return EmbeddingRun(
+            method=self.method,
+            session=session.name,
+            seed=self.seed,
+            train=train,
+            test=test,
+            labels_train=self.y_train if labels_train is None else labels_train,
+            labels_test=self.y_test if labels_test is None else labels_test,
+            t_dur=session.t_dur,
+            loss=np.zeros(0) if loss is None else loss,
+            loss_name=loss_name,
+            test_paper=test_paper,
+            extras=dict(extras or {}),
+            meta=meta,
+        )
+
+
 def start(
-    kind: str, session: SessionData, *, seed: int, params: Mapping[str, Any], method: str | None
+    kind: str,
+    session: SessionData,
+    *,
+    seed: int,
+    params: Mapping[str, Any],
+    method: str,
+    device: str = "cpu",
 ) -> Start:
     """The preamble of every method: its settings resolved and checked
     (:meth:`~ner_repro.methods.kinds.Kind.resolve`, errors naming ``method`` and the key), the
-    clock started, every random generator seeded with ``seed``, and the session's split."""
+    clock started, every random generator seeded with ``seed``, and the session's split.
+    The method ends with :meth:`Start.finish`."""
     settings = kind_of(kind).resolve(params, method=method)
     clock = Stopwatch()
     seed_everything(seed)
     x_train, y_train = session.split("train")
     x_test, y_test = session.split("test")
-    return Start(settings, clock, x_train, y_train, x_test, y_test)
-
-
-def make_run(
-    session: SessionData,
-    *,
-    kind: str,
-    method: str,
-    seed: int,
-    device: str,
-    config: Mapping[str, Any],
-    wall_time_s: float,
-    train: np.ndarray,
-    test: np.ndarray,
-    test_paper: np.ndarray | None = None,
-    labels_train: np.ndarray | None = None,
-    labels_test: np.ndarray | None = None,
-    loss: np.ndarray | None = None,
-    loss_name: str = "",
-    extras: Mapping[str, np.ndarray] | None = None,
-    **meta_extra: Any,
-) -> EmbeddingRun:
-    """Wrap a method's outputs in the embedding contract, with its provenance record.
-
-    The labels are the session's train and test splits unless the method embedded other
-    bins (pi-VAE's ``protocol: paper``) and passes their labels.
-    """
-    if labels_train is None:
-        labels_train = session.split("train")[1]
-    if labels_test is None:
-        labels_test = session.split("test")[1]
-    meta = provenance.run_metadata(
-        config={"kind": kind, **config},
-        seed=seed,
-        device=device,
-        wall_time_s=wall_time_s,
-        session=session.name,
-        source=session.source,
-        source_sha256=session.source_sha256,
-        **meta_extra,
-    )
-    return EmbeddingRun(
-        method=method,
-        session=session.name,
-        seed=seed,
-        train=train,
-        test=test,
-        labels_train=labels_train,
-        labels_test=labels_test,
-        t_dur=session.t_dur,
-        loss=np.zeros(0) if loss is None else loss,
-        loss_name=loss_name,
-        test_paper=test_paper,
-        extras=dict(extras or {}),
-        meta=meta,
+    return Start(
+        kind, session, method, seed, device, settings, clock, x_train, y_train, x_test, y_test
     )

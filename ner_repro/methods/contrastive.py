@@ -42,7 +42,7 @@ from ner_repro.core import provenance
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
 from ner_repro.methods import checkpoint as ckpt
-from ner_repro.methods.common import make_run, start
+from ner_repro.methods.common import start
 
 __all__ = ["estimator_params", "train_cebra", "train_embedding", "train_ner"]
 
@@ -77,11 +77,11 @@ def train_embedding(
 
     class_name, loss_name = ESTIMATORS[kind]
     estimator_cls = getattr(ner_patch, class_name)
-    begin = start(kind, session, seed=seed, params=params, method=method)
+    device = provenance.resolve_device(device)
+    begin = start(kind, session, seed=seed, params=params, method=method, device=device)
     settings = estimator_params(begin.settings)
     path = Path(begin.settings["checkpoint"]) if begin.settings["checkpoint"] else None
     every = int(begin.settings["checkpoint_every"])
-    device = provenance.resolve_device(device)
 
     x_train32 = begin.x_train.astype(np.float32)
     y_train32 = begin.y_train.astype(np.float32)
@@ -124,14 +124,8 @@ def train_embedding(
     steps_run = max_iterations - start_step
 
     log = estimator.solver_.log
-    return make_run(
-        session,
-        kind=kind,
-        method=method,
-        seed=seed,
-        device=device,
+    return begin.finish(
         config={"method": method, **begin.settings},
-        wall_time_s=begin.clock.elapsed(),
         train=estimator.transform(begin.x_train.astype(np.float32)),
         test=estimator.transform(begin.x_test.astype(np.float32)),
         loss=np.asarray(log["total"], dtype=np.float64),

@@ -35,7 +35,7 @@ import numpy as np
 
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
-from ner_repro.methods.common import balanced_trials, make_run, start
+from ner_repro.methods.common import balanced_trials, start
 
 KIND = "dpca"
 
@@ -79,7 +79,7 @@ def fit_dpca(
     progress: bool = False,
 ) -> EmbeddingRun:
     """dPCA (stimulus x time) on balanced training trials; single bins projected on ``D['s']``."""
-    begin = start(KIND, session, seed=seed, params=params, method=method)
+    begin = start(KIND, session, seed=seed, params=params, method=method, device=device)
     cfg, x_train, y_train, x_test = begin.settings, begin.x_train, begin.y_train, begin.x_test
     directions, trials, min_trials = balanced_trials(x_train, y_train, session.t_dur)
     if min_trials < 2:
@@ -109,14 +109,7 @@ def fit_dpca(
             for key, value in model.explained_variance_ratio_.items()
         },
     }
-    return make_run(
-        session,
-        kind=KIND,
-        method=method,
-        seed=seed,
-        device=device,
-        config=cfg,
-        wall_time_s=begin.clock.elapsed(),
+    return begin.finish(
         train=(x_train - mean) @ decoder,
         test=(x_test - mean) @ decoder,
         extras=extras,

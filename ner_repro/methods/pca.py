@@ -18,7 +18,7 @@ from sklearn.decomposition import PCA
 
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
-from ner_repro.methods.common import direction_averages, make_run, start
+from ner_repro.methods.common import direction_averages, start
 
 KIND = "pca"
 
@@ -33,7 +33,7 @@ def fit_pca(
     progress: bool = False,
 ) -> EmbeddingRun:
     """PCA on the direction-averaged training trajectories; single bins projected onto it."""
-    begin = start(KIND, session, seed=seed, params=params, method=method)
+    begin = start(KIND, session, seed=seed, params=params, method=method, device=device)
     cfg, x_train, y_train, x_test = begin.settings, begin.x_train, begin.y_train, begin.x_test
     k = int(cfg["n_components"])
     directions, averages = direction_averages(x_train, y_train, session.t_dur)
@@ -50,14 +50,7 @@ def fit_pca(
     }
     if cfg["single_trial"]:
         extras["single_trial_train"] = PCA(n_components=k, svd_solver="full").fit_transform(x_train)
-    return make_run(
-        session,
-        kind=KIND,
-        method=method,
-        seed=seed,
-        device=device,
-        config=cfg,
-        wall_time_s=begin.clock.elapsed(),
+    return begin.finish(
         train=pca.transform(x_train),
         test=pca.transform(x_test),
         extras=extras,

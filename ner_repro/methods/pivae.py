@@ -76,7 +76,7 @@ from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.provenance import resolve_device
 from ner_repro.core.session import SessionData
 from ner_repro.methods import checkpoint as ckpt
-from ner_repro.methods.common import Stopwatch, make_run, start
+from ner_repro.methods.common import Stopwatch, start
 
 KIND = "pivae"
 
@@ -672,11 +672,11 @@ def _fit_pivae(
     device: str,
     progress: bool,
 ) -> EmbeddingRun:
-    begin = start(KIND, session, seed=seed, params=params, method=method)
-    cfg, clock = begin.settings, begin.clock
+    device = resolve_device(device)
+    begin = start(KIND, session, seed=seed, params=params, method=method, device=device)
+    cfg = begin.settings
     if cfg["num_threads"] is not None:
         torch.set_num_threads(int(cfg["num_threads"]))
-    device = resolve_device(device)
     protocol = str(cfg["protocol"])
     cfg = {**cfg, "epochs": epochs_for(cfg["epochs"], session.area, method=method)}
     t_dur = session.t_dur
@@ -727,14 +727,8 @@ def _fit_pivae(
     test_paper = embed(model, x_test, u_test, **kw)
     train_encoder = embed(model, x_train, None, **kw)
     epoch_s = np.asarray(history["epoch_s"])
-    return make_run(
-        session,
-        kind=KIND,
-        method=method,
-        seed=seed,
-        device=device,
+    return begin.finish(
         config=cfg,
-        wall_time_s=clock.elapsed(),
         train=train,
         test=test,
         test_paper=test_paper,

@@ -44,7 +44,7 @@ import numpy as np
 
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
-from ner_repro.methods.common import make_run, start
+from ner_repro.methods.common import start
 from ner_repro.methods.kinds import KINDS
 
 KIND = "umap"
@@ -164,7 +164,7 @@ def fit_umap(
     progress: bool = False,
 ) -> EmbeddingRun:
     """UMAP fitted on the training bins (with the angle as class label if ``supervised``)."""
-    begin = start(KIND, session, seed=seed, params=params, method=method)
+    begin = start(KIND, session, seed=seed, params=params, method=method, device=device)
     cfg, clock = begin.settings, begin.clock
     supervised = bool(cfg["supervised"])
     x_train, y_train, x_test, y_test = begin.x_train, begin.y_train, begin.x_test, begin.y_test
@@ -177,14 +177,7 @@ def fit_umap(
     if cfg["paper_test"]:
         # The authors' procedure: an unrelated second fit on the test split (test labels too).
         test_paper = _fit_transform(_model(cfg, seed), x_test, y_test[:, 2] if supervised else None)
-    return make_run(
-        session,
-        kind=KIND,
-        method=method,
-        seed=seed,
-        device=device,
-        config=cfg,
-        wall_time_s=clock.elapsed(),
+    return begin.finish(
         train=train,
         test=test,
         test_paper=test_paper,
