@@ -275,6 +275,18 @@ class Plan:
         """The configured ``training_cap`` (key -> limit; empty when unset)."""
         return {k: int(v) for k, v in (self.config.get("training_cap") or {}).items()}
 
+    def checkpoint(self, method: str, session: str, seed: int) -> Path:
+        """Where a resumable training keeps its state (an interrupted job resumes from it)."""
+        return self.results / "checkpoints" / method / f"{session}_seed{seed}.pt"
+
+    def training_spec(self, method: str, session: str, seed: int) -> dict[str, Any]:
+        """What one training job of ``method`` runs with: :meth:`method_spec`, and for a
+        resumable kind its :meth:`checkpoint` (unless the config sets one)."""
+        spec = self.method_spec(method)
+        if kind_of(self.kind(method)).resumable:
+            spec.setdefault("checkpoint", str(self.checkpoint(method, session, seed)))
+        return spec
+
     def method_settings(self, method: str) -> dict[str, Any]:
         """Every setting ``method`` trains with: its kind's defaults updated by its config entry."""
         entry = self.config["methods"][method]

@@ -51,9 +51,8 @@ rule train_embedding:
         mem_mb=4000,
         runtime=240,
     params:
-        spec=lambda w: PLAN.method_spec(w.method),
+        spec=lambda w: PLAN.training_spec(w.method, w.session, int(w.seed)),
         device=TRAIN_DEVICE,
-        checkpoint=lambda w: f"{RESULTS}/checkpoints/{w.method}/{w.session}_seed{w.seed}.pt",
     script:
         "../scripts/train_embedding.py"
 

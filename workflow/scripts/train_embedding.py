@@ -4,18 +4,15 @@ import torch  # noqa: F401 - imported first so that jobs.run sets its thread cou
 
 from ner_repro.core import jobs
 from ner_repro.core.session import SessionData
-from ner_repro.methods import is_resumable, run_method
+from ner_repro.methods import run_method
 
 
 def main(smk):
     session = SessionData.load(smk.input.session)
-    spec = dict(smk.params.spec)
-    if is_resumable(spec["kind"]):
-        spec.setdefault("checkpoint", smk.params.checkpoint)
     run = run_method(
         session,
         method=smk.wildcards.method,
-        spec=spec,
+        spec=dict(smk.params.spec),
         seed=int(smk.wildcards.seed),
         device=smk.params.device,
         progress=True,
