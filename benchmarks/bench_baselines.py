@@ -6,7 +6,7 @@ decodes the *training* embedding in-sample (:func:`ner_repro.analysis.decoding.i
 ``LinearRegression`` velocity R², position R² from per-trial cumulative sums, uniform average;
 logistic-regression direction accuracy over all bins and its peak over time bins). The authors' values are the train rows of
 ``reference/fig4-7-fig4-per-session.csv`` (UMAP, UMAP_label, piVAE; they saved no single-bin
-PCA/dPCA embeddings).
+PCA/dPCA embeddings); that table is described in ``docs/sources.md``.
 
 Usage::
 

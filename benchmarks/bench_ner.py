@@ -6,9 +6,9 @@
    on the same inputs. Target: ``ner_loss`` at least 50x faster.
 2. **Training step.** One CEBRA training iteration (draw a batch, embed, loss, backward,
    Adam update) of :class:`ner_patch.NER` against stock :class:`cebra.CEBRA`, paper
-   settings (METHODS §3), on the training trials of a real session. Steps are timed in
-   alternating blocks after a warm-up, so that machine noise hits both alike. Target:
-   an NER step at most 1.5x a CEBRA step (the authors report 2x).
+   settings (METHODS §3, see ``docs/sources.md``), on the training trials of a real session.
+   Steps are timed in alternating blocks after a warm-up, so that machine noise hits both
+   alike. Target: an NER step at most 1.5x a CEBRA step (the authors report 2x).
 
 Usage::
 
@@ -45,7 +45,7 @@ DEFAULT_DATA_DIR = (
     Path(os.environ.get("NER_SHARED_DIR", REPO_ROOT.parent / "shared")) / "data" / "ner-sessions"
 )
 
-#: Paper settings (METHODS §3).
+#: Paper settings (METHODS §3; docs/sources.md).
 SETTINGS: dict[str, Any] = {
     "model_architecture": "offset1-model",
     "batch_size": 512,

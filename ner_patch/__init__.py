@@ -2,8 +2,11 @@
 
 Nothing of CEBRA is copied or modified: NER subclasses and registers into it.
 
-* :func:`ner_loss` -- the Rank-N-Contrast loss of METHODS §3 (``O(n^2)`` after a sort).
+* :func:`ner_loss` -- the Rank-N-Contrast loss of METHODS §3 (``O(n^2)`` after a sort; the
+  specification's METHODS §3 is summarised in ``docs/sources.md``).
 * :class:`NER` -- the sklearn estimator (a :class:`cebra.CEBRA` subclass, same arguments).
+* :class:`LabelMetric` -- how NER reads its labels (any ``(T, k)``: positive columns, circular
+  columns, weights; the paper's ``[vx*10, vy*10, angle_deg]`` by default for three columns).
 * :class:`SeededCEBRA` -- stock CEBRA whose sampling follows ``torch.manual_seed``.
 * :class:`NERSolver` -- registered in CEBRA as ``"single-session-ner"``.
 * :class:`NERDataLoader`, :class:`VelocityTimedeltaDistribution`, :class:`LabeledBatch` --
@@ -32,6 +35,7 @@ from ner_patch.data import (  # noqa: E402
     VelocityTimedeltaDistribution,
 )
 from ner_patch.estimator import NER, SeededCEBRA  # noqa: E402
+from ner_patch.labels import LabelMetric  # noqa: E402
 from ner_patch.loss import label_distance, ner_loss  # noqa: E402
 from ner_patch.seeding import (  # noqa: E402
     loader_rng_state,
@@ -46,6 +50,7 @@ __all__ = [
     "SUPPORTED_CEBRA",
     "ExactIndex",
     "KDTreeIndex",
+    "LabelMetric",
     "LabeledBatch",
     "NERDataLoader",
     "NERSolver",

@@ -1,7 +1,8 @@
 """NER's positive sampling and the loader that carries the reference labels into each batch.
 
 Two differences from stock CEBRA's ``ContinuousDataLoader(conditional="time_delta")``
-(METHODS §3; the authors patched ``distributions/index.py`` and ``data/single_session.py``):
+(METHODS §3, see ``docs/sources.md``; the authors patched ``distributions/index.py`` and
+``data/single_session.py``):
 
 * The positive of a reference ``y_ref`` is the training bin nearest to
   ``y_ref + (y_t - y_{t-1})`` (random ``t``) in the **velocity columns only**
@@ -9,6 +10,10 @@ Two differences from stock CEBRA's ``ContinuousDataLoader(conditional="time_delt
   (:class:`VelocityTimedeltaDistribution`).
 * Every batch also holds the reference labels ``[vx*10, vy*10, angle_deg]``, which the
   NER loss uses for both the references and their positives (:class:`LabeledBatch`).
+
+Other labels ``(T, k)`` work the same way: the positive columns and the label distance are
+those of a :class:`ner_patch.labels.LabelMetric` (the paper's is the default for three
+columns).
 
 The loader seeds its distribution from torch's global generator
 (:func:`ner_patch.seeding.seed_loader_from_torch`), so ``torch.manual_seed`` makes
@@ -37,6 +42,8 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from ner_patch.labels import LabelMetric
+from ner_patch.labels import resolve as resolve_metric
 from ner_patch.seeding import seed_loader_from_torch
 
 __all__ = [
@@ -284,7 +291,7 @@ class VelocityTimedeltaDistribution(cebra.distributions.TimedeltaDistribution):
         time_delta: int = 1,
         device: Literal["cpu", "cuda"] = "cpu",
         seed: int | None = None,
-        search_columns: slice = VELOCITY_COLUMNS,
+        search_columns: slice | list[int] = VELOCITY_COLUMNS,
         search: Search = "auto",
     ) -> None:
         super().__init__(continuous, time_delta, device=device, seed=seed)
@@ -305,12 +312,15 @@ class VelocityTimedeltaDistribution(cebra.distributions.TimedeltaDistribution):
             )
         diff_idx = self.randint(len(self.time_difference), (reference_idx.size(0),))
         cols = self.search_columns
-        query = self.data[reference_idx, cols] + self.time_difference[diff_idx, cols]
+        if isinstance(cols, slice):
+            query = self.data[reference_idx, cols] + self.time_difference[diff_idx, cols]
+        else:  # columns that are not consecutive
+            query = self.data[reference_idx][:, cols] + self.time_difference[diff_idx][:, cols]
         return self.index.search(query)
 
 
 class LabeledBatch(cebra.data.Batch):
-    """A :class:`cebra.data.Batch` that also holds the reference samples' labels (``(B, 3)``)."""
+    """A :class:`cebra.data.Batch` that also holds the reference samples' labels (``(B, k)``)."""
 
     __slots__ = ["labels"]
 
@@ -334,16 +344,23 @@ class LabeledBatch(cebra.data.Batch):
 
 @dataclasses.dataclass
 class NERDataLoader(cebra.data.ContinuousDataLoader):
-    """CEBRA's continuous loader with velocity-only ``time_delta`` positives and labelled batches.
+    """CEBRA's continuous loader with ``time_delta`` positives in some label columns and
+    labelled batches.
 
-    The dataset's continuous index must be the ``(T, 3)`` labels
-    ``[vx*10, vy*10, angle_deg]``. Only ``conditional="time_delta"`` is supported.
+    The dataset's continuous index holds the ``(T, k)`` labels; ``label_metric`` says which
+    columns give the positives (default: :func:`ner_patch.labels.resolve` of ``k``, for
+    ``(T, 3)`` the paper's ``[vx*10, vy*10, angle_deg]`` with positives from the
+    velocities). Only ``conditional="time_delta"`` is supported.
     """
 
     search: Search = dataclasses.field(
         default="auto",
         doc="""Nearest-neighbour search of the positives (:data:`Search`): ``"exact"``,
         ``"brute"`` (CEBRA's), ``"kdtree"`` or ``"auto"`` (``"exact"`` on the CPU).""",
+    )
+    label_metric: LabelMetric | None = dataclasses.field(
+        default=None,
+        doc="""Positive columns and label distance (:class:`ner_patch.labels.LabelMetric`).""",
     )
 
     def __post_init__(self) -> None:
@@ -356,13 +373,22 @@ class NERDataLoader(cebra.data.ContinuousDataLoader):
                 f"NER samples positives with conditional='time_delta', got {self.conditional!r}"
             )
         labels = self.dataset.continuous_index
-        if labels is None or labels.ndim != 2 or labels.shape[1] != 3:
+        if labels is None or labels.ndim != 2:
             shape = None if labels is None else tuple(labels.shape)
+            raise ValueError(f"NER needs continuous labels of shape (T, k), got {shape}")
+        if self.label_metric is None:
+            self.label_metric = resolve_metric(labels.shape[1])
+        if self.label_metric.n_columns != labels.shape[1]:
             raise ValueError(
-                f"NER needs continuous labels of shape (T, 3) = [vx*10, vy*10, angle_deg], got {shape}"
+                f"labels have {labels.shape[1]} columns, the label metric "
+                f"{self.label_metric.n_columns}"
             )
         self.distribution = VelocityTimedeltaDistribution(
-            labels, self.time_offset, device=self.device, search=self.search
+            labels,
+            self.time_offset,
+            device=self.device,
+            search_columns=self.label_metric.positive_slice,
+            search=self.search,
         )
 
     def __iter__(self) -> Iterator[LabeledBatch]:

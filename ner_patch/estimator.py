@@ -10,7 +10,8 @@ Both subclass :class:`cebra.CEBRA` and take exactly its constructor arguments.
 * :class:`NER` is :class:`SeededCEBRA` with NER's loader (velocity-only ``time_delta``
   positives, labelled batches; :class:`~ner_patch.data.NERDataLoader`) and solver
   (Rank-N-Contrast loss; :class:`~ner_patch.solver.NERSolver`). Fit it like CEBRA, on
-  neural data and the ``(T, 3)`` labels ``[vx*10, vy*10, angle_deg]``::
+  neural data and continuous labels -- the paper's ``(T, 3)`` ``[vx*10, vy*10, angle_deg]``,
+  or any ``(T, k)`` (see :class:`NER` for how they are read)::
 
       torch.manual_seed(0)
       model = NER(batch_size=512, learning_rate=1e-4, output_dimension=3,
@@ -24,6 +25,7 @@ CEBRA internals; :mod:`ner_patch._compat` pins the CEBRA versions they were chec
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import os
 from collections.abc import Callable, Iterable
@@ -35,6 +37,8 @@ import cebra.solver
 import torch
 
 from ner_patch.data import NERDataLoader, Search, make_index, resolve_search
+from ner_patch.labels import LabelMetric, check_labels
+from ner_patch.labels import resolve as resolve_metric
 from ner_patch.seeding import loader_rng_state, seed_loader_from_torch, set_loader_rng_state
 from ner_patch.solver import SOLVER_NAME
 
@@ -199,11 +203,21 @@ class SeededCEBRA(cebra.CEBRA):
         loaded = cebra.CEBRA.load(filename, backend=backend, weights_only=weights_only, **kwargs)
         cls._check_solver_name(loaded.solver_name_, filename)
         params = loaded.get_params()
+        params.update(cls._own_params(loaded))
         model = cls(**params)
         for key, value in vars(loaded).items():
             if key not in params and key != "self":
                 setattr(model, key, value)
+        model._after_load()
         return model
+
+    def _after_load(self) -> None:
+        """Turn what :meth:`load` copied from the file into this class's attributes."""
+
+    @classmethod
+    def _own_params(cls, loaded: cebra.CEBRA) -> dict[str, Any]:
+        """Arguments of this class that the file holds beyond CEBRA's."""
+        return {}
 
     @classmethod
     def _check_solver_name(cls, solver_name: str, filename: str | os.PathLike[str]) -> None:
@@ -211,45 +225,122 @@ class SeededCEBRA(cebra.CEBRA):
             raise ValueError(f"{filename} holds an NER model; load it with ner_patch.NER.load")
 
 
+#: NER's arguments beyond :class:`SeededCEBRA`'s, with their defaults.
+NER_ARGUMENTS: dict[str, Any] = {
+    "log_infonce": False,
+    "positive_columns": None,
+    "circular_columns": None,
+    "label_weights": None,
+}
+
+
 class NER(SeededCEBRA):
-    """Neural Embeddings Rank: CEBRA trained on the Rank-N-Contrast loss (METHODS §3).
+    """Neural Embeddings Rank: CEBRA trained on the Rank-N-Contrast loss (METHODS §3; see
+    ``docs/sources.md``).
 
     Takes :class:`cebra.CEBRA`'s constructor arguments. Supported configuration:
     single session, mini-batches (``batch_size`` set), ``conditional="time_delta"`` (or
     ``None``, CEBRA's default for continuous labels), fixed temperature, no hybrid
-    training, and exactly one continuous label array of shape ``(T, 3)``:
-    ``[vx*10, vy*10, angle_deg]``. ``temperature`` is used by the NER loss (the authors
-    hard-coded 1, which is also the paper's setting); ``distance`` and ``criterion``
-    only configure the InfoNCE statistics that are logged, not trained on, and only
-    with ``log_infonce=True``.
+    training, and exactly one continuous label array ``y`` of shape ``(T, k)`` (or
+    ``(T,)``). ``temperature`` is used by the NER loss (the authors hard-coded 1, which is
+    also the paper's setting); ``distance`` and ``criterion`` only configure the InfoNCE
+    statistics that are logged, not trained on, and only with ``log_infonce=True``.
 
-    One more argument than :class:`SeededCEBRA`: ``log_infonce`` (default ``False``).
-    ``True`` also embeds each batch's negatives and logs CEBRA's InfoNCE terms in
-    ``solver_.log["pos"]``/``["neg"]``, as the authors' patch did; that costs about a
-    tenth of a CPU step and leaves the model and the embedding unchanged, bit for bit.
+    How the labels are read (:mod:`ner_patch.labels`; the fitted :attr:`label_metric_`
+    says what a fit used):
+
+    ``positive_columns``
+        Columns of the ``time_delta`` positive search (default: every column that is not
+        circular; for the paper's labels the two velocities).
+    ``circular_columns``
+        ``{column: period}`` of circular columns (angles: period 360), measured around
+        the circle. Default: none, except for labels of exactly three columns, which are
+        read as the paper's ``[vx*10, vy*10, angle_deg]`` (``{2: 360}``); pass ``{}`` for
+        three columns that are something else.
+    ``label_weights``
+        One weight per column in the label distance ``sum_c w_c d_c`` (default 1).
+
+    With the defaults and the paper's labels, NER is the paper's method, bit for bit.
+    Labels that cannot be ranked (NaN, a length other than ``X``'s, non-numeric or
+    constant columns) are refused with an error naming ``y`` or the argument.
+
+    ``log_infonce`` (default ``False``): ``True`` also embeds each batch's negatives and
+    logs CEBRA's InfoNCE terms in ``solver_.log["pos"]``/``["neg"]``, as the authors'
+    patch did; that costs about a tenth of a CPU step and leaves the model and the
+    embedding unchanged, bit for bit.
+
+    A fitted model is saved with :meth:`~cebra.CEBRA.save` and read back with
+    :meth:`NER.load` (every argument included; ``transform`` gives the same bits on the
+    CPU). Stock ``cebra.CEBRA.load`` reads the file too.
     """
 
     def __init__(
-        self, *args: Any, search: Search = "auto", log_infonce: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        search: Search = "auto",
+        log_infonce: bool = False,
+        positive_columns: Any = None,
+        circular_columns: Any = None,
+        label_weights: Any = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, search=search, **kwargs)
         self.log_infonce = log_infonce
+        self.positive_columns = positive_columns
+        self.circular_columns = circular_columns
+        self.label_weights = label_weights
 
     __init__.__signature__ = inspect.signature(SeededCEBRA.__init__).replace(  # type: ignore[attr-defined]
         parameters=[
             *inspect.signature(SeededCEBRA.__init__).parameters.values(),
-            inspect.Parameter("log_infonce", inspect.Parameter.KEYWORD_ONLY, default=False),
+            *(
+                inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+                for name, default in NER_ARGUMENTS.items()
+            ),
         ]
     )
+
+    def fit(self, X: Any, *y: Any, **kwargs: Any) -> NER:
+        """Fit as :meth:`SeededCEBRA.fit` on neural data ``X`` and one label array ``y``
+        (checked first: :func:`ner_patch.labels.check_labels`)."""
+        if len(y) != 1:
+            raise ValueError(
+                f"y: NER takes exactly one continuous label array, got {len(y)} label arrays"
+            )
+        labels = check_labels(y[0], n_samples=len(X))
+        self.label_metric_ = resolve_metric(
+            labels.shape[1], self.positive_columns, self.circular_columns, self.label_weights
+        )
+        super().fit(X, labels, **kwargs)
+        return self
 
     def _prepare_fit(self, X: Any, *y: Any) -> Any:
         solver, model, loader, is_multisession = super()._prepare_fit(X, *y)
         solver.log_infonce = bool(self.log_infonce)
+        solver.label_metric = self.label_metric_
         return solver, model, loader, is_multisession
+
+    def _get_state(self) -> dict[str, Any]:
+        # NER's own arguments travel in the state (which stock cebra.CEBRA.load sets as
+        # attributes), not in the args (which it passes to cebra.CEBRA()).
+        state = super()._get_state()
+        state["ner_params_"] = {k: getattr(self, k) for k in NER_ARGUMENTS}
+        state["label_metric_"] = dataclasses.asdict(self.label_metric_)
+        return state
+
+    def _after_load(self) -> None:
+        metric = getattr(self, "label_metric_", None)
+        if isinstance(metric, dict):  # as saved by _get_state
+            self.label_metric_ = LabelMetric(
+                int(metric["n_columns"]),
+                tuple(metric["positive_columns"]),
+                tuple((int(c), float(p)) for c, p in metric["circular"]),
+                tuple(metric["weights"]),
+            )
 
     def _get_state_dict(self) -> dict[str, Any]:
         state = super()._get_state_dict()
-        state["args"] = {k: v for k, v in state["args"].items() if k != "log_infonce"}
+        state["args"] = {k: v for k, v in state["args"].items() if k not in NER_ARGUMENTS}
         return state
 
     def _prepare_loader(
@@ -264,9 +355,7 @@ class NER(SeededCEBRA):
         if self.temperature_mode != "constant":
             raise ValueError("NER uses a fixed temperature: set temperature_mode='constant'")
         if dataset.discrete_index is not None:
-            raise ValueError(
-                "NER takes one continuous label array [vx*10, vy*10, angle_deg], not a discrete index"
-            )
+            raise ValueError("NER takes one continuous label array, not a discrete index")
         conditional = "time_delta" if self.conditional is None else self.conditional
         loader = NERDataLoader(
             dataset=dataset,
@@ -275,8 +364,14 @@ class NER(SeededCEBRA):
             time_offset=_single_offset(self.time_offsets),
             conditional=conditional,
             search=self.search,
+            label_metric=self.label_metric_,
         )
         return loader, SOLVER_NAME
+
+    @classmethod
+    def _own_params(cls, loaded: cebra.CEBRA) -> dict[str, Any]:
+        own = getattr(loaded, "ner_params_", None) or {}
+        return {k: own[k] for k in NER_ARGUMENTS if k in own}
 
     @classmethod
     def _check_solver_name(cls, solver_name: str, filename: str | os.PathLike[str]) -> None:

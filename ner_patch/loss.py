@@ -1,5 +1,11 @@
 r"""The NER training loss: Rank-N-Contrast on reference/positive pairs (METHODS §3).
 
+The cited section of the specification is summarised in ``docs/sources.md``.
+
+The formula below is the paper's label distance; other labels and distances
+(:class:`ner_patch.labels.LabelMetric`: any columns, circular ones with their period,
+weights) use the same ranking with their own ``D``.
+
 For a batch of ``B`` references with embeddings :math:`r_i` and positives :math:`p_i`,
 the ``n = 2B`` features are :math:`f = [r; p]` and both halves carry the reference's
 label :math:`y_i = (v_x \cdot 10, v_y \cdot 10, a)`. With the label distance
@@ -58,6 +64,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ner_patch.labels import PAPER, LabelMetric
 
 __all__ = ["DIST_EPS", "RankPlan", "label_distance", "ner_loss", "rank_plan"]
 
@@ -381,15 +389,21 @@ def ner_loss(
     labels: torch.Tensor,
     temperature: float = 1.0,
     *,
+    metric: LabelMetric | None = None,
     backend: str | None = None,
     force_log_space: bool = False,
 ) -> torch.Tensor:
     """Rank-N-Contrast loss of METHODS §3 (value and gradient), without the ``O(n^3)`` loop.
 
+    METHODS §3 is summarised in ``docs/sources.md``.
+
     Args:
         features: ``(B, 2, d)``: reference (``[:, 0]``) and positive (``[:, 1]``) embeddings.
-        labels: ``(B, 3)``: the references' ``[vx*10, vy*10, angle_deg]``, used for both halves.
+        labels: ``(B, k)``: the references' labels, used for both halves; by default
+            ``(B, 3)`` ``[vx*10, vy*10, angle_deg]``.
         temperature: ``tau`` in ``s_ij = -||f_i - f_j|| / tau``.
+        metric: How label distance is measured (:class:`ner_patch.labels.LabelMetric`);
+            default the paper's, :func:`label_distance`.
         backend: ``"numba"`` (CPU only; the default there) or ``"torch"`` (any device; the
             default elsewhere).
         force_log_space: Always use the (slower, underflow-proof) log-space computation.
@@ -403,9 +417,12 @@ def ner_loss(
     batch = features.shape[0]
     if batch < 1:
         raise ValueError("features must hold at least one reference/positive pair")
-    if labels.shape != (batch, 3):
+    metric = PAPER if metric is None else metric
+    if labels.shape != (batch, metric.n_columns):
+        layout = " = [vx*10, vy*10, angle_deg]" if metric.is_paper else ""
         raise ValueError(
-            f"labels must have shape ({batch}, 3) to match the features, got {tuple(labels.shape)}"
+            f"labels must have shape ({batch}, {metric.n_columns}){layout} to match the "
+            f"features, got {tuple(labels.shape)}"
         )
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
@@ -421,7 +438,9 @@ def ner_loss(
             labels.dtype if labels.dtype in (torch.float32, torch.float64) else torch.float32
         )
         labels = labels.detach().to(device=features.device, dtype=label_dtype)
-        if backend == "numba" and label_dtype == torch.float32:
+        if not metric.is_paper:
+            plan = rank_plan(metric.distance(labels), backend)
+        elif backend == "numba" and label_dtype == torch.float32:
             plan = _label_plan_numba(labels)
         else:
             plan = rank_plan(label_distance(labels), backend)

@@ -25,6 +25,7 @@ from cebra.solver.single_session import SingleSessionSolver
 from cebra.solver.util import Meter
 
 from ner_patch.data import LabeledBatch
+from ner_patch.labels import LabelMetric
 from ner_patch.loss import ner_loss
 
 __all__ = ["SOLVER_NAME", "NERSolver"]
@@ -46,6 +47,8 @@ class NERSolver(SingleSessionSolver):
 
     #: Embed the negatives and log CEBRA's InfoNCE terms as the authors did (see above).
     log_infonce: bool = dataclasses.field(default=False)
+    #: The label distance of the loss (:class:`ner_patch.labels.LabelMetric`; default the paper's).
+    label_metric: LabelMetric | None = dataclasses.field(default=None)
 
     @property
     def ner_temperature(self) -> float:
@@ -73,7 +76,9 @@ class NERSolver(SingleSessionSolver):
 
     def _ner_loss(self, prediction: LabeledBatch) -> torch.Tensor:
         features = torch.stack([prediction.reference, prediction.positive], dim=1)
-        return ner_loss(features, prediction.labels, temperature=self.ner_temperature)
+        return ner_loss(
+            features, prediction.labels, temperature=self.ner_temperature, metric=self.label_metric
+        )
 
     def step(self, batch: cebra.data.Batch) -> dict[str, float]:
         """One gradient update on the NER loss; returns the logged statistics."""

@@ -66,7 +66,8 @@ def test_trial_averages_by_direction_with_nan_for_absent_directions():
 
 
 def test_trial_averages_reproduce_the_published_fig3_anchor(published_dir):
-    # The Fig3 anchor is the NER 161014 training embedding's direction averages (fig1-3 §4).
+    # The Fig3 anchor is the NER 161014 training embedding's direction averages
+    # (fig1-3-demo.md §4; docs/sources.md).
     path = published_dir / "per_session/NER_Chewie/NPZ/Chewie_161014_embed_20000itr_M1.npz"
     with np.load(path) as npz:
         avg, counts = al.trial_averages(
@@ -75,7 +76,7 @@ def test_trial_averages_reproduce_the_published_fig3_anchor(published_dir):
     with np.load(published_dir / "Fig3/anchor_emb_Chewie_20161014.npz") as npz:
         anchor = npz["anchor_emb"]
     np.testing.assert_array_equal(avg, anchor)
-    np.testing.assert_array_equal(counts, [74, 74, 74, 70, 67, 75, 82, 76])  # fig1-3 §1
+    np.testing.assert_array_equal(counts, [74, 74, 74, 70, 67, 75, 82, 76])  # fig1-3-demo.md §1
 
 
 # -- Procrustes -------------------------------------------------------------------------------------
@@ -177,7 +178,8 @@ def test_corrected_alignment_uses_no_test_data_and_paper_alignment_does():
     )
     R = align_pair(a, b, "corrected").R
     np.testing.assert_array_equal(align_pair(a, b_changed, "corrected").R, R)
-    # The authors' alignment averages over B's test trials too (the leakage documented in §6.2).
+    # The authors' alignment averages over B's test trials too (the leakage documented in
+    # fig4-7.md §6.2; docs/sources.md).
     assert not np.allclose(align_pair(a, b, "paper").R_all, align_pair(a, b_changed, "paper").R_all)
 
 

@@ -150,7 +150,8 @@ def test_in_sample_analysis_axes_and_pvalues():
 def test_in_sample_analysis_matches_the_authors_161014_numbers(
     published_dir, method, vel, pos, r2x, r2y
 ):
-    # fig1-3-demo.md §1: linear in-sample decoding of the 20000-iteration 161014 embeddings.
+    # fig1-3-demo.md §1 (docs/sources.md): linear in-sample decoding of the 20000-iteration
+    # 161014 embeddings.
     with np.load(published_dir / PER_SESSION.format(method)) as npz:
         emb, labels = npz["cebra_veldir_train"], npz["continuous_index_train"]
     res = dc.in_sample_analysis(emb, labels, 40)

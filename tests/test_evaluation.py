@@ -119,7 +119,8 @@ def test_paper_mode_reproduces_the_fig4_rows_for_161014(reference_dir, fig4_resu
 def test_corrected_mode_scores_test_velocity_in_the_right_order(
     fig4_results, method, swapped, correct
 ):
-    # fig4-7.md §4.3: the same decoder, test velocity R² with the arguments swapped or not.
+    # fig4-7.md §4.3 (docs/sources.md): the same decoder, test velocity R² with the arguments
+    # swapped or not.
     paper, corrected = fig4_results[(method, "paper")], fig4_results[(method, "corrected")]
     assert round(paper.test.vel_r2, 3) == swapped
     assert round(corrected.test.vel_r2, 3) == correct

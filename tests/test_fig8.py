@@ -41,8 +41,9 @@ SETS = {
 }
 N_TRIALS, N_UNITS = 90, 10
 
-#: spec reference/fig8-baselines.md §1.10: (NER train vel, pos; NER test vel, pos; CEBRA train
-#: vel, pos; CEBRA test vel, pos; NER PDF title; CEBRA PDF title; final loss NER, CEBRA).
+#: spec reference/fig8-baselines.md §1.10 (docs/sources.md): (NER train vel, pos; NER test vel,
+#: pos; CEBRA train vel, pos; CEBRA test vel, pos; NER PDF title; CEBRA PDF title; final loss NER,
+#: CEBRA).
 PUBLISHED = {
     "curve-straight_38": (
         (0.925, 0.952, 0.429, 0.138),
@@ -220,8 +221,9 @@ def test_bad_published_files_are_named(tmp_path):
 
 @pytest.mark.parametrize("stem", sorted(PUBLISHED))
 def test_published_r2_reproduced(published_dir, stem):
-    """Spec §1.10: the train-set R² of the authors' PDF titles (and the recomputed test R² and
-    final losses), from their own embeddings, through the same analysis as our runs."""
+    """fig8-baselines.md §1.10 (docs/sources.md): the train-set R² of the authors' PDF titles
+    (and the recomputed test R² and final losses), from their own embeddings, through the same
+    analysis as our runs."""
     ner, cebra, titles, losses = PUBLISHED[stem]
     for kind, expected, title, loss in (
         ("ner", ner, titles[0], losses[0]),

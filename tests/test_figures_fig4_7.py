@@ -398,7 +398,8 @@ def test_method_kinds_and_labels():
 @pytest.mark.parametrize(
     ("fig", "files", "expected"),
     [
-        # reference/fig4-7.md §3 F5.3: the published PDF titles (R² 2 decimals, accuracy 1)
+        # reference/fig4-7.md §3 F5.3 (docs/sources.md): the published PDF titles (R² 2
+        # decimals, accuracy 1)
         (
             "Fig5",
             ("NER_Chewie", "Cebra_Chewie", "piVAE_Chewie"),

@@ -42,7 +42,7 @@ def test_real_presmoothed_files(ner_sessions_dir, filename, area, t_dur, shape, 
     np.testing.assert_array_equal(session.neural, raw[f"neural_{area}"])
     np.testing.assert_array_equal(session.labels[:, :2], raw["continuous_index"] * 10)
     assert set(np.unique(session.labels[:, 2])) <= set(range(0, 360, 45))
-    assert session.n_train_trials == n_train  # the authors' split (fig4-7.md §1)
+    assert session.n_train_trials == n_train  # the authors' split (fig4-7.md §1, docs/sources.md)
     assert session.is_train.sum() == n_train * session.t_dur
     assert session.source_sha256 and session.container == "v5" and session.source_format == "ner"
 

@@ -359,7 +359,10 @@ def test_condition_set_labels_extras_and_split(rec, nwb_tables):
 
 
 def test_published_angles_of_real_targets(rec):
-    """Types 18 and 34 use the real target positions: the spec's angles 326.634 and 326.424."""
+    """Types 18 and 34 use the real target positions: the spec's angles 326.634 and 326.424.
+
+    fig8-baselines.md §1.4, summarised in ``docs/sources.md``.
+    """
     for t, expected in ((18, 326.634), (34, 326.424), (13, 22.989), (38, 168.511)):
         angles = rec.target_angle[rec.trial_type == t]
         assert angles.size and np.allclose(angles, expected, atol=1e-3)
@@ -645,7 +648,8 @@ def _real_nwb() -> Path | None:
     return None
 
 
-#: Spec §1.4 / §1.9: trials per set (train + test) and target angles in the published npz.
+#: fig8-baselines.md §1.4 / §1.9 (docs/sources.md): trials per set (train + test) and target
+#: angles in the published npz.
 REAL_SET_SIZES = {
     "curve-straight-13": 63,
     "curve-straight-38": 66,

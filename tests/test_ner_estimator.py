@@ -25,6 +25,7 @@ from ner_patch import (
     check_cebra_version,
     ner_loss,
 )
+from ner_patch.labels import LabelMetric
 
 # A short fit: CEBRA's paper settings with fewer iterations.
 SETTINGS = {
@@ -100,10 +101,17 @@ def test_solver_is_registered_with_cebra():
 
 def test_estimators_subclass_cebra_with_its_arguments():
     assert issubclass(NER, cebra.CEBRA) and issubclass(SeededCEBRA, cebra.CEBRA)
-    # CEBRA's arguments and the search of the positives; NER also log_infonce.
+    # CEBRA's arguments and the search of the positives; NER also log_infonce and how it
+    # reads its labels.
     base = {**cebra.CEBRA().get_params(), "search": "auto"}
     assert SeededCEBRA().get_params() == base
-    assert NER().get_params() == {**base, "log_infonce": False}
+    assert NER().get_params() == {
+        **base,
+        "log_infonce": False,
+        "positive_columns": None,
+        "circular_columns": None,
+        "label_weights": None,
+    }
     clone = sklearn.base.clone(NER(**SETTINGS))
     assert type(clone) is NER and clone.get_params() == NER(**SETTINGS).get_params()
 
@@ -284,12 +292,23 @@ def test_batches_carry_the_reference_labels():
         assert torch.equal(batch.labels, torch.from_numpy(labels)[bins_ref])
 
 
-def test_loader_needs_three_label_columns_and_time_delta():
+def test_loader_reads_the_label_columns_of_its_metric_and_needs_time_delta():
     neural = np.zeros((100, 2), dtype=np.float32)
-    with pytest.raises(ValueError, match=r"shape \(T, 3\)"):
-        loader_for(neural, np.zeros((100, 2), dtype=np.float32))
+    labels = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    # Three columns: the paper's layout, positives from the velocities (a view: a slice).
+    assert loader_for(neural, labels).distribution.search_columns == slice(0, 2)
+    two = loader_for(neural, labels[:, :2])
+    assert two.label_metric == LabelMetric(2, (0, 1)) and two.distribution.search_columns == slice(
+        0, 2
+    )
+    odd = loader_for(neural, labels, label_metric=LabelMetric(3, (0, 2)))
+    assert odd.distribution.search_columns == [0, 2]
+    query = odd.distribution.sample_conditional(torch.arange(10))
+    assert query.shape == (10,)
+    with pytest.raises(ValueError, match="label metric 2"):
+        loader_for(neural, labels, label_metric=LabelMetric(2, (0, 1)))
     with pytest.raises(NotImplementedError, match="time_delta"):
-        loader_for(neural, np.zeros((100, 3), dtype=np.float32), conditional="time")
+        loader_for(neural, labels, conditional="time")
 
 
 # -- solver ------------------------------------------------------------------------------
@@ -355,14 +374,14 @@ def test_solver_refuses_batches_without_labels():
 )
 def test_unsupported_configurations_are_refused(overrides, error, message):
     neural = np.random.default_rng(0).normal(size=(100, 4)).astype(np.float32)
-    labels = np.zeros((100, 3), dtype=np.float32)
+    labels = np.random.default_rng(1).normal(size=(100, 3)).astype(np.float32)
     with pytest.raises(error, match=message):
         NER(**{**SETTINGS, **overrides}).fit(neural, labels)
 
 
 def test_discrete_labels_are_refused():
     neural = np.zeros((100, 4), dtype=np.float32)
-    with pytest.raises(ValueError, match="discrete"):
+    with pytest.raises(ValueError, match="exactly one continuous label array, got 2"):
         NER(**SETTINGS).fit(
             neural, np.zeros((100, 3), dtype=np.float32), np.zeros(100, dtype=np.int64)
         )

@@ -1,4 +1,7 @@
-"""ner_patch.ner_loss against a deliberately plain implementation of METHODS §3."""
+"""ner_patch.ner_loss against a deliberately plain implementation of METHODS §3.
+
+METHODS §3 is summarised in ``docs/sources.md``.
+"""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def run(session: SessionData, seed: int = 0, **params) -> EmbeddingRun:
 
 def test_parameter_count_matches_the_authors_model():
     # The Keras summary of conv_vae_mdl(dim_x=70, dim_z=3, dim_u=3, time_window=10,
-    # gen_nodes=60, n_blk=2, mdl="poisson", disc=False) (fig8-baselines.md §2.4):
+    # gen_nodes=60, n_blk=2, mdl="poisson", disc=False) (fig8-baselines.md §2.4, docs/sources.md):
     # encoder (two conv stacks + label prior) 28,856, decoder 1,015,168, total 1,044,024.
     model = pivae.PiVAE(70)
     encoder = pivae.count_parameters(model.encoder) + pivae.count_parameters(model.prior)
@@ -133,7 +133,8 @@ def test_validation_part_is_the_last_training_trials(tiny):
 
 
 def test_paper_split_is_the_authors_split_by_bins():
-    # reference/fig4-7.md trial counts: Han 171201 292 trials of 35 bins -> 175 / 58 / 59;
+    # reference/fig4-7.md §1 trial counts (docs/sources.md): Han 171201 292 trials of 35 bins
+    # -> 175 / 58 / 59;
     # Chewie 161007 168 trials of 40 -> 100 / 33 / 35; 150630 172 -> 103 / 34 / 35.
     for trials, dur, fit, test in ((292, 35, 175, 59), (168, 40, 100, 35), (172, 40, 103, 35)):
         train_end, valid_end = pivae.paper_split(trials * dur, dur)

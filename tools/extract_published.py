@@ -10,7 +10,7 @@ Usage::
 
 ``DIR`` defaults to ``$NER_SHARED_DIR/spec/reference`` (``NER_SHARED_DIR`` defaults to
 ``../shared`` beside the checkout): the specification's reference tables, not part of this
-repository.
+repository (what each holds is summarised in ``docs/sources.md``).
 """
 
 from __future__ import annotations

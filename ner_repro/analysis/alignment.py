@@ -1,6 +1,7 @@
 """Alignment of embeddings between sessions, and to an anchor for the "after rotation" figures.
 
-Sources: METHODS §5–6; ``reference/fig4-7.md`` §2.2–2.4 and ``reference/fig1-3-demo.md`` §4.
+Sources: METHODS §5–6; ``reference/fig4-7.md`` §2.2–2.4 and ``reference/fig1-3-demo.md`` §4
+(the sections cited in this module are summarised in ``docs/sources.md``).
 
 All rotations are orthogonal d×d matrices ``R`` (rotation or reflection) that act on row vectors:
 ``aligned = emb @ R``. :func:`procrustes` is ``scipy.linalg.orthogonal_procrustes`` (no centring,
@@ -172,6 +173,8 @@ def get_best_R(
 ) -> BestR:
     """The authors' ``get_best_R`` (``fig4-7.md`` §2.3), reproduced step by step.
 
+    The cited section is summarised in ``docs/sources.md``.
+
     ``dets = det(R_a)``; among a with det ≥ 0 the first a minimising ``||det| − 1|`` (p*), among
     det < 0 likewise (n*); ``diff = Σ|emb @ R − emb_8angle|`` for each (5e6 for an empty group);
     R_{p*} if its diff is smaller, R_{n*} if larger. Equal diffs leave the authors' ``best_R``
@@ -309,9 +312,10 @@ def align_to_anchor(
 ) -> AnchorAlignment:
     """Rotate one session's training embedding onto ``anchor`` (t_dur, d, 8).
 
-    ``paper`` (``fig4-7.md`` §2.4, ``fig1-3-demo.md`` §4): per-direction Procrustes of the
-    session's direction averages onto the anchor's, ``E8`` from the training bins, then
-    :func:`get_best_R`. ``corrected``: :func:`joint_rotation` of the stacked averages.
+    ``paper`` (``fig4-7.md`` §2.4, ``fig1-3-demo.md`` §4; ``docs/sources.md``): per-direction
+    Procrustes of the session's direction averages onto the anchor's, ``E8`` from the training
+    bins, then :func:`get_best_R`. ``corrected``: :func:`joint_rotation` of the stacked
+    averages.
     The anchor must have the session's ``t_dur`` bins: slice it first where the authors did
     (S1 onto the M1 anchor uses bins ``[2:37]``).
     """

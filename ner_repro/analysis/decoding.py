@@ -1,7 +1,8 @@
 """Decoders and metrics: what the paper calls velocity, position and direction decoding.
 
 Sources: METHODS §5; ``reference/fig4-7.md`` §2.1–2.2 (Fig4–7), ``reference/fig1-3-demo.md`` §1
-(Fig1 in-sample analysis) and ``reference/fig8-baselines.md`` §1.7 (Fig8 train-set R²).
+(Fig1 in-sample analysis) and ``reference/fig8-baselines.md`` §1.7 (Fig8 train-set R²); the
+specification's sections cited in this module are summarised in ``docs/sources.md``.
 
 Conventions (shared by every function here):
 
@@ -405,6 +406,8 @@ def in_sample_analysis(
     max_iter: int = MAX_ITER_CROSS,
 ) -> InSampleDecoding:
     """Fig1 (``fig1-3-demo.md`` §1, cells 2 and 4) and Fig8 (``fig8-baselines.md`` §1.7) numbers.
+
+    Both sections are summarised in ``docs/sources.md``.
 
     ``LinearRegression`` velocity decoding scored in-sample: R² uniform average and per axis
     (a separate fit per axis gives the same predictions as the joint fit), position R² from the

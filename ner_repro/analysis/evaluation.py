@@ -1,6 +1,7 @@
 """Fig4–7 evaluation: explained variance, self/cross-session decoding, summary statistics.
 
-Sources: METHODS §5–6 and ``reference/fig4-7.md`` §2, §4, §6. Inputs are
+Sources: METHODS §5–6 and ``reference/fig4-7.md`` §2, §4, §6 (every section of the specification
+cited in this module is summarised in ``docs/sources.md``). Inputs are
 :class:`~ner_repro.core.embedding.EmbeddingRun` objects; every output records the evaluation mode.
 
 Evaluation modes (METHODS §6)
@@ -189,7 +190,7 @@ def explained_variance(
     max_iter: int = MAX_ITER_FIG4,
     n_jobs: int | None = None,
 ) -> ExplainedVariance:
-    """The authors' ``self_var_decode`` (``fig4-7.md`` §2.1) for one run.
+    """The authors' ``self_var_decode`` (``fig4-7.md`` §2.1; ``docs/sources.md``) for one run.
 
     Decoders are fit on the training split; *train* scores are in-sample (what Fig4 plots as
     "explained variance"), *test* scores use ``run.test_for(mode)``. Velocity R² on test is
@@ -355,7 +356,8 @@ def decode_pair(
 ) -> DecodeScores:
     """Element [A, B]: decoders fit on A's aligned training split, scored on B's test split.
 
-    B's test embedding is not rotated (the authors' ``cross_decode``; ``fig4-7.md`` §2.2).
+    B's test embedding is not rotated (the authors' ``cross_decode``; ``fig4-7.md`` §2.2, see
+    ``docs/sources.md``).
     For A = B this is ``self_decode``. Velocity R² is swapped in ``paper`` mode.
     """
     check_mode(mode)
@@ -608,7 +610,7 @@ def paired_tests(samples: Mapping[str, np.ndarray]) -> dict[str, float]:
     order (``{a}_vs_{b}_t``/``_p``); ``statsmodels`` ``AnovaRM(aggregate_func=np.mean)`` with
     subject = sample index (``rmANOVA_F``/``_p``); ``scipy.stats.friedmanchisquare``
     (``friedman_stat``/``_p``; NaN with fewer than 3 methods). Keys match
-    ``reference/fig4-7-stats.csv``.
+    ``reference/fig4-7-stats.csv`` (described in ``docs/sources.md``).
     """
     from scipy import stats
     from statsmodels.stats.anova import AnovaRM

@@ -46,7 +46,10 @@ def session_id(monkey: str, date: str | int, area: str) -> str:
 
 
 def split_trials(n_trials: int, train_fraction: float = 0.8) -> int:
-    """Number of training trials: the first ``int(train_fraction * n_trials)`` (METHODS §2)."""
+    """Number of training trials: the first ``int(train_fraction * n_trials)``.
+
+    METHODS §2 (summarised in ``docs/sources.md``).
+    """
     return int(n_trials * train_fraction)
 
 

@@ -1,5 +1,7 @@
 """Reading recordings into :class:`~ner_repro.core.session.SessionData` (METHODS §1).
 
+Citations of the specification (METHODS §n) are summarised in ``docs/sources.md``.
+
 Two layouts, each in MATLAB v5 or v7.3 (:mod:`ner_repro.data.matfile`):
 
 1. **Pre-smoothed NER files** ``<Monkey>_<YYYYMMDD>_neural_con_dis_index.mat`` with
@@ -33,7 +35,7 @@ from ner_repro.data import matfile
 from ner_repro.data.recordings import parse_filename
 from ner_repro.data.smoothing import gaussian_kernel, smooth_trial
 
-#: Velocity is scaled by 10 in the labels (METHODS §2).
+#: Velocity is scaled by 10 in the labels (METHODS §2; docs/sources.md).
 VELOCITY_SCALE = 10.0
 
 #: TrialData field names holding each area's spikes, in order of preference.
@@ -46,7 +48,7 @@ SPIKE_FIELDS: Mapping[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Smoothing:
-    """Kernel of the authors' MATLAB smoothing (METHODS §1)."""
+    """Kernel of the authors' MATLAB smoothing (METHODS §1; ``docs/sources.md``)."""
 
     sigma_bins: float = 1.5
     half_width: int = 4
@@ -58,9 +60,9 @@ def normalise_directions(
 ) -> np.ndarray:
     """Target directions in degrees {0, 45, ..., 315}, from any known coding.
 
-    Accepted codings (METHODS §1): degrees in [-180, 180] (Chewie, Mihili), degrees in
-    [0, 360) (Han), direction classes 0..7 (older exports), and radians (raw TrialData
-    ``tgtDir``). Anything else raises :class:`InputError` naming ``path``.
+    Accepted codings (METHODS §1, ``docs/sources.md``): degrees in [-180, 180] (Chewie, Mihili),
+    degrees in [0, 360) (Han), direction classes 0..7 (older exports), and radians (raw
+    TrialData ``tgtDir``). Anything else raises :class:`InputError` naming ``path``.
     """
     return classify_directions(values, path)[0]
 
@@ -102,7 +104,7 @@ def classify_directions(
 
 
 def make_labels(velocity: np.ndarray, angle_deg: np.ndarray) -> np.ndarray:
-    """``[vx*10, vy*10, angle_deg]`` (METHODS §2)."""
+    """``[vx*10, vy*10, angle_deg]`` (METHODS §2; ``docs/sources.md``)."""
     return np.column_stack([np.asarray(velocity, dtype=np.float64) * VELOCITY_SCALE, angle_deg])
 
 
@@ -318,6 +320,8 @@ def trial_windows(
     path: str | os.PathLike[str] | None = None,
 ) -> TrialWindows:
     """Smooth each usable trial's spikes and cut ``[goCue, goCue + t_dur)`` (METHODS §1).
+
+    The citation is summarised in ``docs/sources.md``.
 
     ``trials`` are TrialData structs as read from a file (``path`` names it in errors): the
     raw-TrialData reading of :func:`read_session`, also usable on trials held in memory.

@@ -2,7 +2,8 @@
 
 The authors load the training file with ``nlb_tools`` (``NWBDataset(..., split_heldout=False)``),
 call ``resample(5)`` and ``smooth_spk(50, overwrite=True)``, and cut every trial to the 100 five-ms
-bins from 50 ms before movement onset (spec ``reference/fig8-baselines.md`` §1.2-1.5). ``nlb_tools``
+bins from 50 ms before movement onset (spec ``reference/fig8-baselines.md`` §1.2-1.5; the spec's
+sections cited here are summarised in ``docs/sources.md``). ``nlb_tools``
 pins ``pandas<=1.3.4`` and cannot be installed here, so this module reads the NWB file with h5py and
 reproduces what ``nlb_tools/nwb_interface.py`` (github.com/neurallatents/nlb_tools, commit 1ddc15f)
 does, step by step, without building its 1-ms table of the whole recording:
@@ -46,7 +47,8 @@ Structural problems (not HDF5, not NWB, missing units / trials / columns / behav
 off the 1-ms grid) raise :class:`~ner_repro.core.errors.InputError` naming the file.
 
 :func:`condition_set` turns a recording into the per-session contract :class:`SessionData` for one
-condition set (spec §1.4-1.5), and :func:`write_sessions` writes one session file per configured set.
+condition set (fig8-baselines.md §1.4-1.5), and :func:`write_sessions` writes one session file
+per configured set.
 A small MC_Maze-like file for the tests and the offline demo: :mod:`ner_repro.synthetic.nwb`.
 """
 
@@ -75,11 +77,11 @@ logger = logging.getLogger(__name__)
 #: The workflow's session id of a condition set is ``MCMaze_<set>``.
 SESSION_PREFIX = "MCMaze_"
 
-#: What the authors' notebook uses (spec §1.2-1.3).
+#: What the authors' notebook uses (fig8-baselines.md §1.2-1.3; docs/sources.md).
 BIN_MS = 5
 SMOOTH_MS = 50
 WINDOW_MS = (-50, 450)
-#: Recording metadata for the per-session contract (METHODS §1).
+#: Recording metadata for the per-session contract (METHODS §1; docs/sources.md).
 MONKEY = "Jenkins"
 AREA = "M1PMd"
 #: nlb_tools bins spikes at 1 ms on load; ``resample`` decimates behaviour with this FIR order.
@@ -106,7 +108,8 @@ _BEHAVIOUR = ("hand_pos", "hand_vel")
 class ConditionSet:
     """A set of maze conditions: trials with ``trial_type in types`` and an allowed ``trial_version``.
 
-    The authors' rule is ``(trial_type in types) & (trial_version >= min_version)`` (spec §1.4).
+    The authors' rule is ``(trial_type in types) & (trial_version >= min_version)``
+    (fig8-baselines.md §1.4; ``docs/sources.md``).
     ``max_version`` (inclusive) or an explicit ``versions`` list narrow it further; the straight set
     of panels 7b-d / 7c uses ``versions=(0,)``.  ``name`` is used in file names and session ids
     (``MCMaze_<name>``), so it holds letters, digits and '-' only. ``published`` is the stem of the
@@ -168,7 +171,8 @@ class ConditionSet:
         return out
 
 
-#: The paper's sets (spec §1.4). Names are ``<family>-<types joined by ->``.
+#: The paper's sets (fig8-baselines.md §1.4; docs/sources.md). Names are
+#: ``<family>-<types joined by ->``.
 PAPER_CONDITION_SETS: tuple[ConditionSet, ...] = (
     ConditionSet(
         "curve-straight-13", (13,), 0, family="curve-straight", published="curve-straight_13"
@@ -864,7 +868,8 @@ def condition_set(
     max_version: int | None = None,
     versions: Iterable[int] | None = None,
 ) -> SessionData:
-    """One condition set of ``recording`` as a :class:`SessionData` (spec §1.4-1.5).
+    """One condition set of ``recording`` as a :class:`SessionData` (fig8-baselines.md §1.4-1.5,
+    summarised in ``docs/sources.md``).
 
     Trials with ``trial_type in types`` and an allowed version (``>= min_version``, optionally
     ``<= max_version`` or ``in versions``) are taken in recording order (conditions interleaved).

@@ -48,7 +48,8 @@ def published_file(published_fig8: PathLike, published: str, kind: str) -> Path 
     """The authors' npz of a set (``<published>_parameters_*.npz``) for a method kind, if shipped.
 
     NER files lie in ``Fig8/``, CEBRA files in ``Fig8/Supp_Cebra/``; the NER six-type file carries
-    a ``_1st`` suffix (§1.9). The shortest matching name wins.
+    a ``_1st`` suffix (fig8-baselines.md §1.9, see ``docs/sources.md``). The shortest matching
+    name wins.
     """
     folder = PUBLISHED_FOLDERS.get(kind)
     if not published or folder is None:
@@ -63,7 +64,9 @@ def published_file(published_fig8: PathLike, published: str, kind: str) -> Path 
 def read_published(
     path: PathLike, method: str, session: str, kind: str = "", t_dur: int = PUBLISHED_T_DUR
 ) -> EmbeddingRun:
-    """The authors' Fig8 npz (§1.9) as an :class:`EmbeddingRun` with the same extras as ours.
+    """The authors' Fig8 npz as an :class:`EmbeddingRun` with the same extras as ours.
+
+    The files are described in fig8-baselines.md §1.9 (summarised in ``docs/sources.md``).
 
     ``cebra_veldir_*`` -> ``train`` / ``test``; ``continuous_index_*`` (vx, vy, 0) -> labels;
     ``train_loss_stable`` (the full history) -> ``loss``; ``target_angle_*`` and

@@ -8,7 +8,8 @@ reads it.
 The table is written by :func:`extract` + :func:`write_tsv` (command:
 ``tools/extract_published.py``) from the specification's reference documents -- the authors'
 numbers as documented from their repository, in the specification's ``reference/`` folder (not
-part of this repository; by default ``$NER_SHARED_DIR/spec/reference``):
+part of this repository; by default ``$NER_SHARED_DIR/spec/reference``; what each file holds is
+summarised in ``docs/sources.md``):
 
 * ``fig1-3-demo.md``: the Fig1 PDF titles (final loss, velocity/position R² of NER and CEBRA at
   5000 iterations on Chewie 20161014 M1) and the Fig3 batch final losses (20000 iterations,

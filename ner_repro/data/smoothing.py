@@ -4,7 +4,7 @@ The authors smooth each trial's binned spike counts with a Gaussian kernel of
 standard deviation 1.5 bins (45 ms at 30-ms bins), sampled at the 9 offsets
 -4..4 bins and normalised to sum 1, using MATLAB's ``conv(x, k, 'same')`` per
 neuron and per trial -- i.e. zero padding at the trial edges -- before the
-go-cue window is cut out (METHODS §1).
+go-cue window is cut out (METHODS §1; see ``docs/sources.md``).
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ settings. :data:`KINDS` is the one table of kinds; each :class:`Kind` says
   uses one (``gpu``), is rotated onto an anchor session in Fig3/6/7 (``rotated``; PCA and dPCA
   are drawn as they are, as the authors did).
 
-The paper's training settings of NER and CEBRA (METHODS §3 of the specification: offset-1
-model, batch 512, learning rate 1e-4, temperature 1, 3 output dimensions, 20 000 iterations,
-cosine distance, ``time_delta`` positives) are the defaults of those two kinds here, and
-nowhere else. This module imports nothing heavy (PyYAML only).
+The paper's training settings of NER and CEBRA (METHODS §3 of the specification, summarised in
+``docs/sources.md``: offset-1 model, batch 512, learning rate 1e-4, temperature 1, 3 output
+dimensions, 20 000 iterations, cosine distance, ``time_delta`` positives) are the defaults of
+those two kinds here, and nowhere else. This module imports nothing heavy (PyYAML only).
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ _CHECKPOINTING = {
     "checkpoint": Setting(None, optional(text)),
 }
 _CONTRASTIVE: dict[str, Setting] = {
-    # The paper's settings (METHODS §3).
+    # The paper's settings (METHODS §3; docs/sources.md).
     "model_architecture": Setting("offset1-model", text),
     "batch_size": Setting(512, optional(whole(1))),
     "learning_rate": Setting(1e-4, positive),

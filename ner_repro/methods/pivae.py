@@ -613,7 +613,8 @@ def paper_split(n_bins: int, t_dur: int) -> tuple[int, int]:
     """The authors' pi-VAE split by bins: ``(train_end, valid_end)``, whole trials.
 
     ``train_end = int(N*0.6)//t_dur*t_dur`` and ``valid_end = (train_end + int(N*0.2))//t_dur*t_dur``
-    (reference/fig4-7.md, "piVAE split"; Han 20171201: 292 trials -> 175 / 58 / 59).
+    (reference/fig4-7.md §1, "piVAE split", see ``docs/sources.md``; Han 20171201: 292 trials
+    -> 175 / 58 / 59).
     """
     train_end = int(n_bins * 0.6) // t_dur * t_dur
     valid_end = (train_end + int(n_bins * 0.2)) // t_dur * t_dur

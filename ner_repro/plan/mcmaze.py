@@ -19,7 +19,7 @@ Files (relative to ``results_dir``):
 
 The panel order, families and panel ids are the paper's (Fig. 7 of the main text and the CEBRA
 supplement figure; the specification's ``reference/fig8-baselines.md`` §1.8, not part of this
-repository).
+repository, summarised in ``docs/sources.md``).
 """
 
 from __future__ import annotations
@@ -39,15 +39,17 @@ if TYPE_CHECKING:  # Plan calls figure_spec; the import stays one-way at run tim
 FIGURE = "fig8"
 
 
-#: The paper's panel order per family (sets matched by their trial types), §1.8.
+#: The paper's panel order per family (sets matched by their trial types):
+#: fig8-baselines.md §1.8 (docs/sources.md).
 PAPER_PANELS: dict[str, tuple[tuple[int, ...], ...]] = {
     "curve-straight": ((38,), (18,), (13,), (13, 38, 18)),
     "curve-up-down": ((31, 38), (34, 18), (37, 1), (37, 1, 31, 38, 34, 18)),
 }
 
 
-#: How the trial-averaged latent trajectories of a family's sets are drawn (§1.8): straight
-#: (version 0) vs curved (versions 1+2) per angle (7f), or one average per angle (7i).
+#: How the trial-averaged latent trajectories of a family's sets are drawn
+#: (fig8-baselines.md §1.8; docs/sources.md): straight (version 0) vs curved (versions 1+2)
+#: per angle (7f), or one average per angle (7i).
 FAMILY_STYLE = {"curve-straight": "versions", "curve-up-down": "angles"}
 
 

@@ -1,5 +1,7 @@
 """The demo GIF: hand velocity next to the 3-D latent trajectory (``fig1-3-demo.md`` §5).
 
+Citations of the specification here are summarised in ``docs/sources.md``.
+
 As the authors' ``Demo_Example_emb_movie_Left_20161014``: the first ``n_trials`` (95) training
 trials of the example session; left, each trial's x10 hand velocity (vx, vy); right, the same
 trial's path through the 3-D embedding; colour ``hsv_to_rgb([direction/8, 1, 1])``, lw 0.5.

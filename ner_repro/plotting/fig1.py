@@ -1,4 +1,4 @@
-"""Fig1: NER vs CEBRA on the example session (``fig1-3-demo.md`` §1).
+"""Fig1: NER vs CEBRA on the example session (``fig1-3-demo.md`` §1; see ``docs/sources.md``).
 
 Per method, from its in-sample analysis file (:func:`ner_repro.analysis.steps.insample`), five PDFs
 as in the authors' ``Fig1_Method_{NER,CEBRA}_Lin_Reg_1021`` notebooks:

@@ -9,6 +9,7 @@ From one embedding file (:mod:`ner_repro.core.embedding`), as the authors' ``Fig
 
 3×3 in, white background, no panes, ticks or axis lines, ``view_init(elev=119, azim=114)``.
 Added: the method, session and trial counts in a title, and the provenance footer.
+The cited section of the specification is summarised in ``docs/sources.md``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Fig3: M1 embeddings of every method, before and after alignment (``fig1-3-demo.md`` §4,
-``fig8-baselines.md`` §2.2, §2.3, §2.5).
+``fig8-baselines.md`` §2.2, §2.3, §2.5; see ``docs/sources.md``).
 
 Per method and session group (the authors' "Chewie2016" and "Chewie2015" sets):
 

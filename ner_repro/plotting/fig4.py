@@ -15,7 +15,8 @@ Outputs (keys of ``outputs``, from :meth:`ner_repro.plan.Plan._figure_fig4`), pe
     normalised to a peak of 100 %, ± SEM.
 
 The authors' slips are not reproduced (``fig4-7.md`` §6): every point sits at its own
-session's tick, legends are shown and unscaled R² carries no '%'.
+session's tick, legends are shown and unscaled R² carries no '%'. The cited sections of the
+specification are summarised in ``docs/sources.md``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Fig5: M1 self- and cross-session decoding (``reference/fig4-7.md`` §3, F5.3).
+"""Fig5: M1 self- and cross-session decoding (``reference/fig4-7.md`` §3, F5.3; see
+``docs/sources.md``).
 
 Outputs (keys of ``outputs``, from :meth:`ner_repro.plan.Plan._figure_fig5`):
 

@@ -1,5 +1,5 @@
 """Fig6: PMd and M1 self- and cross-session decoding, and PMd embeddings rotated onto M1
-(``reference/fig4-7.md`` §3, F6.5–F6.8).
+(``reference/fig4-7.md`` §3, F6.5–F6.8; see ``docs/sources.md``).
 
 Outputs (keys of ``outputs``, from :meth:`ner_repro.plan.Plan._figure_fig6`):
 

@@ -1,5 +1,5 @@
 """Fig7: S1 self- and cross-session decoding, and S1 embeddings rotated onto their first
-session and onto M1 (``reference/fig4-7.md`` §3, F7.4–F7.8).
+session and onto M1 (``reference/fig4-7.md`` §3, F7.4–F7.8; see ``docs/sources.md``).
 
 Outputs (keys of ``outputs``, from :meth:`ner_repro.plan.Plan._figure_fig7`):
 

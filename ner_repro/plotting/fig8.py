@@ -24,6 +24,7 @@ Outputs, per method (NER -> the paper's panels, CEBRA -> its supplement):
 Colours are ``hsv(angle / 360)`` (straight trials offset by +0.05 in 7b-d, as the authors did).
 Every figure carries the provenance footer: source (trained from the NWB file / the synthetic NWB
 file / published embeddings), the sets, the evaluation note (train-set R², as the paper), the seed.
+The cited sections of the specification are summarised in ``docs/sources.md``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from ner_repro.plotting.matrices import footer_inches
 _SPINE = (0.9, 0.9, 0.9, 0.8)
 _PANE_EDGE = (0.85, 0.85, 0.85, 1.0)
 _TITLE_FS = 5
-#: Figure sizes and resolutions of the authors' notebooks (§1.8).
+#: Figure sizes and resolutions of the authors' notebooks (fig8-baselines.md §1.8;
+#: docs/sources.md).
 EMBEDDING_PANEL_IN = (1.5, 1.6)  # 7f / 7i: figsize (6, 1.6) for 4 panels
 VAR_PANEL_IN = (1.5, 1.6)  # 7g / 7j: figsize (7.5, 1.6) for 5 panels
 #: 7g / 7j axes width and gap: subplots_adjust(wspace=0.2) within matplotlib's default margins

@@ -1,7 +1,8 @@
 """Panels shared by Fig4–7: decoding matrices, accuracy curves, method styles (the rotation
 plots of Fig6/Fig7 are in :mod:`ner_repro.plotting.rotation`).
 
-Sources: ``reference/fig4-7.md`` §2.4 and §3 (the authors' Fig4–7 notebooks and PDFs). What is
+Sources: ``reference/fig4-7.md`` §2.4 and §3 (the authors' Fig4–7 notebooks and PDFs; the cited
+sections are summarised in ``docs/sources.md``). What is
 kept from the authors' figures: viridis matrices with fixed colour ranges (R² [0, 1], peak
 accuracy [20, 100] %), one panel per method with the title ``'NER: dia=X\\noff-dia=Y'``,
 and mean ± SD accuracy curves with the peak of the mean curve in the legend. What is fixed (``fig4-7.md`` §6):
@@ -226,7 +227,8 @@ def mean_curve(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean and SD (``np.std``) over curves of shape (..., t); NaN-padded bins are ignored.
 
     Returns (mean, sd, number of curves). For Fig5–7 the curves are all n² (train, test)
-    pairs, diagonal included, as the authors averaged them (``fig4-7.md`` §6.11).
+    pairs, diagonal included, as the authors averaged them (``fig4-7.md`` §6.11; see
+    ``docs/sources.md``).
     """
     arr = np.asarray(curves, dtype=np.float64)
     flat = arr.reshape(-1, arr.shape[-1])
@@ -455,7 +457,8 @@ def from_published(path: PathLike, decoder: str = "linear") -> dict[str, Any]:
     ``peak_acc_2D``, ``acc_time_2D`` (t, n·n) with column i·n + j) as our analysis arrays.
 
     Their row order and labels are kept as stored (``date_subjects[::n]``; some are broken,
-    ``fig4-7.md`` §6.3–6.4); this is for checking styling and titles against the paper.
+    ``fig4-7.md`` §6.3–6.4, see ``docs/sources.md``); this is for checking styling and titles
+    against the paper.
     """
     raw = load_npz(path)
     n = raw["pos_R_2D"].shape[0]

@@ -1,5 +1,5 @@
 """Before/After rotation plots of the alignment files, for Fig3, Fig6 and Fig7
-(``fig1-3-demo.md`` §4, ``fig4-7.md`` §2.4).
+(``fig1-3-demo.md`` §4, ``fig4-7.md`` §2.4; see ``docs/sources.md``).
 
 Each figure draws one alignment file of :func:`ner_repro.analysis.steps.rotate_to_anchor`, one panel
 per session, as the authors did:

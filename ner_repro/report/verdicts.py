@@ -128,8 +128,9 @@ def judge(
 #: Known causes that bear on published numbers, by the short tag the tables show: the
 #: authors' evaluation defects (swapped R² arguments, the platform-dependent rotation choice
 #: of their ``get_best_R``, UMAP test embeddings refitted on the test data), as the
-#: specification lists them in its ``reference/fig4-7.md`` §6 (not part of this repository),
-#: and what cannot be the same here (pi-VAE re-implemented, lbfgs across library versions).
+#: specification lists them in its ``reference/fig4-7.md`` §6 (not part of this repository;
+#: summarised in ``docs/sources.md``), and what cannot be the same here (pi-VAE re-implemented,
+#: lbfgs across library versions).
 KNOWN_CAUSES: dict[str, str] = {
     "swapped R²": (
         "the published value is r2_score(pred, true) (the authors' swapped arguments): it "

@@ -17,8 +17,9 @@ import numpy as np
 from ner_repro.data.mcmaze import MONKEY
 
 # ---------------------------------------------------------------------------------------------
-#: Active-target positions (mm) per maze type. 18 and 34 are the real ones (spec §1.4); the others
-#: are integer points at the published target angles (22.989, 168.511, 34.958, ... degrees).
+#: Active-target positions (mm) per maze type. 18 and 34 are the real ones (fig8-baselines.md
+#: §1.4, summarised in docs/sources.md); the others are integer points at the published target
+#: angles (22.989, 168.511, 34.958, ... degrees).
 SYNTHETIC_TARGETS: dict[int, tuple[int, int]] = {
     1: (111, 85),
     6: (-97, -63),

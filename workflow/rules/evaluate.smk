@@ -1,5 +1,5 @@
 # Embeddings -> decoding and alignment analyses (tidy CSV tables and .npz for figures),
-# for either evaluation mode (METHODS §6).
+# for either evaluation mode (METHODS §6; see docs/sources.md).
 
 
 rule explained_variance:
