@@ -16,6 +16,7 @@ import pandas as pd
 
 from ner_repro.analysis import evaluation
 from ner_repro.analysis.alignment import align_to_anchor, trial_averages
+from ner_repro.analysis.controls import shuffled_label_decoding
 from ner_repro.analysis.decoding import in_sample_analysis
 from ner_repro.core import atomic, provenance
 from ner_repro.core.embedding import EmbeddingRun
@@ -176,6 +177,15 @@ def rotate_to_anchor(
         meta_json=_meta([*runs, anchor], mode=mode),
     )
     atomic.save_npz(npz, arrays)
+
+
+def shuffled_label_control(
+    embeddings: Sequence[PathLike], csv: PathLike, labels: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The shuffled-label control table (:func:`ner_repro.analysis.controls.shuffled_label_decoding`)."""
+    table = shuffled_label_decoding(load_runs(embeddings), labels)
+    evaluation.write_table(table, csv)
+    return table
 
 
 def insample(embedding: PathLike, npz: PathLike, csv: PathLike) -> None:

@@ -91,6 +91,11 @@ class Start:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    #: The labels the method trains on: ``y_train``, or with ``shuffle_labels`` its rows
+    #: permuted (:func:`shuffled_labels`); the run records the real ones.
+    y_fit: np.ndarray
+    #: The permutation behind ``y_fit`` (``None``: the real labels).
+    shuffle: np.ndarray | None = None
 
     def finish(
         self,
@@ -116,6 +121,9 @@ class Start:
         """
         session = self.session
         device = self.device if device is None else device
+        if self.shuffle is not None:
+            extras = {**(extras or {}), "shuffle_permutation": self.shuffle}
+            meta_extra["labels_shuffled"] = SHUFFLE_NOTE
         meta = provenance.run_metadata(
             config={"kind": self.kind, **(self.settings if config is None else config)},
             seed=self.seed,
@@ -161,6 +169,42 @@ def start(
     seed_everything(seed)
     x_train, y_train = session.split("train")
     x_test, y_test = session.split("test")
+    y_fit, shuffle = y_train, None
+    if settings.get("shuffle_labels"):
+        y_fit, shuffle = shuffled_labels(y_train, seed)
     return Start(
-        kind, session, method, seed, device, settings, clock, x_train, y_train, x_test, y_test
+        kind,
+        session,
+        method,
+        seed,
+        device,
+        settings,
+        clock,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        y_fit,
+        shuffle,
     )
+
+
+#: What ``shuffle_labels`` does, recorded in the run's metadata.
+SHUFFLE_NOTE = (
+    "shuffled-label control: the method was trained on the training bins' labels permuted "
+    "in time (one random permutation of the rows, seeded); the run's labels are the real ones"
+)
+
+
+def shuffled_labels(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``labels`` in a random order, and that order.
+
+    The control of CEBRA's guide ("if you use CEBRA-Behavior with labels that are not encoded
+    in your data, the embedding will collapse"; its demos permute the label array along
+    time): every bin keeps a label drawn from the same distribution, but the labels no longer
+    belong to the neural activity of their bin. The permutation is drawn from its own
+    generator (seeded by ``seed``), so the method's own random numbers are those of an
+    unshuffled run.
+    """
+    order = np.random.default_rng([int(seed), 0x5AFE]).permutation(labels.shape[0])
+    return labels[order], order

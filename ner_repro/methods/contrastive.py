@@ -48,8 +48,8 @@ __all__ = ["estimator_params", "train_cebra", "train_embedding", "train_ner"]
 
 #: The estimator (a :mod:`ner_patch` class) and the name of its loss, per kind.
 ESTIMATORS = {"ner": ("NER", "RnC"), "cebra": ("SeededCEBRA", "InfoNCE")}
-#: Settings of the run, not of the estimator.
-_RUN_PARAMS = ("checkpoint", "checkpoint_every")
+#: Settings of the run or of its data, not of the estimator.
+_RUN_PARAMS = ("checkpoint", "checkpoint_every", "shuffle_labels")
 _CHECKPOINT_FORMAT = "ner_repro.methods.contrastive checkpoint 1"
 
 
@@ -84,7 +84,7 @@ def train_embedding(
     every = int(begin.settings["checkpoint_every"])
 
     x_train32 = begin.x_train.astype(np.float32)
-    y_train32 = begin.y_train.astype(np.float32)
+    y_train32 = begin.y_fit.astype(np.float32)
     fingerprint = _fingerprint(class_name, settings, seed, x_train32, y_train32)
 
     # CEBRA's own bar redraws at every step (set_description); ours follows tqdm's

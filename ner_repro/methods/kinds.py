@@ -226,6 +226,9 @@ _CONTRASTIVE: dict[str, Setting] = {
     **_CHECKPOINTING,
     # Iterations between checkpoints.
     "checkpoint_every": Setting(1000, whole(1)),
+    # The shuffled-label control (ner_repro.methods.common.shuffled_labels): train on the
+    # training bins' labels permuted in time, as CEBRA's guide does it.
+    "shuffle_labels": Setting(False, boolean),
 }
 
 KINDS: dict[str, Kind] = {
@@ -239,6 +242,11 @@ KINDS: dict[str, Kind] = {
                 **_CONTRASTIVE,
                 # Also log CEBRA's InfoNCE terms of each batch (not trained on).
                 "log_infonce": Setting(check=boolean),
+                # How the labels are read (ner_patch.NER; default the paper's for three
+                # columns): positive columns, {column: period} of circular ones, weights.
+                "positive_columns": Setting(check=optional(anything)),
+                "circular_columns": Setting(check=optional(anything)),
+                "label_weights": Setting(check=optional(anything)),
             },
             resumable=True,
             gpu=True,

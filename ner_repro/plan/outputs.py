@@ -48,6 +48,7 @@ class Plan:
         method settings their kind does not accept (naming the method and key); ``self``."""
         check_references(self.config)
         check_methods(self.config["methods"])
+        self.shuffled_control()
         return self
 
     @cached_property
@@ -274,6 +275,53 @@ class Plan:
     def training_cap(self) -> dict[str, int]:
         """The configured ``training_cap`` (key -> limit; empty when unset)."""
         return {k: int(v) for k, v in (self.config.get("training_cap") or {}).items()}
+
+    # -- controls ----------------------------------------------------------------------
+    def shuffled_control(self) -> dict[str, Any] | None:
+        """The shuffled-label control (``controls.shuffled_labels``), or ``None`` if not
+        configured: ``{"embeddings", "labels", "csv"}`` -- each method and its shuffled-label
+        twin on the example session at the figure seed, their display names, and the table
+        (:func:`ner_repro.analysis.controls.shuffled_label_decoding`).
+
+        Raises ``ValueError`` unless each twin is a method of the same kind with
+        ``shuffle_labels: true`` (and its real method without).
+        """
+        cfg = (self.config.get("controls") or {}).get("shuffled_labels")
+        if not cfg:
+            return None
+        example, _ = self.example
+        seed = self.figure_seed
+        methods = self.config["methods"]
+        paths, labels = [], []
+        for real, shuffled in cfg["methods"].items():
+            where = f"config controls.shuffled_labels.methods.{real}"
+            for name in (real, shuffled):
+                if name not in methods:
+                    raise ValueError(f"{where}: unknown method {name!r}")
+            if self.kind(real) != self.kind(shuffled):
+                raise ValueError(
+                    f"{where}: {shuffled!r} is of kind {self.kind(shuffled)!r}, "
+                    f"{real!r} of kind {self.kind(real)!r}"
+                )
+            if not self.method_settings(shuffled).get("shuffle_labels"):
+                raise ValueError(f"{where}: method {shuffled!r} needs shuffle_labels: true")
+            if self.method_settings(real).get("shuffle_labels"):
+                raise ValueError(f"{where}: method {real!r} trains on shuffled labels itself")
+            for name in (real, shuffled):
+                paths.append(str(self.embedding(name, example, seed)))
+                labels.append(self.label(name))
+        csv = (
+            self.results
+            / "analysis"
+            / "controls"
+            / f"shuffled_labels_{example.name}_seed{seed}.csv"
+        )
+        return {
+            "embeddings": paths,
+            "labels": labels,
+            "csv": str(csv),
+            "in_report": bool(cfg.get("in_report", False)),
+        }
 
     def checkpoint(self, method: str, session: str, seed: int) -> Path:
         """Where a resumable training keeps its state (an interrupted job resumes from it)."""

@@ -172,7 +172,8 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
     panel group (and of a group for published sessions outside the panels, e.g. Mihili),
     the Fig5-7 cross-decoding analyses of each figure's methods and decoders, the Fig1
     in-sample analyses on the example session, the embeddings of the Fig3 runs (losses),
-    the Fig8 analyses, and the figure files of the figures whose notebooks exist.
+    the Fig8 analyses, the shuffled-label control if configured, and the figure files of
+    the figures whose notebooks exist.
     """
     published = load_published() if published is None else published
     figs = plan.config.get("figures", {})
@@ -227,6 +228,10 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
     out["embeddings"] = [str(p) for p in plan.embeddings(loss_methods, loss_sessions)]
 
     out["mcmaze"], _ = fig8_inputs(plan)
+    # The control when it is to be built with the report, or has been built (`controls`).
+    control = plan.shuffled_control()
+    wanted = control and (control["in_report"] or (plan.workdir / control["csv"]).is_file())
+    out["controls"] = [control["csv"]] if wanted else []
     out["figures"] = report_figures(plan)
     return out
 

@@ -125,7 +125,14 @@ def write_report(
     ctx = Context(plan, table, outputs)
     extra = extra_numbers(ctx)
     figures = [str(plan.workdir / f) for f in inputs.get("figures", [])]
-    doc = build_document(frame, summary, extra, figures, outputs.missing)
+    doc = build_document(
+        frame,
+        summary,
+        extra,
+        figures,
+        outputs.missing,
+        controls=outputs.controls if inputs.get("controls") else None,
+    )
     out_dir = Path(md).parent
     with atomic.atomic_path(csv, suffix=".csv") as tmp:
         frame.to_csv(tmp, index=False)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ner_repro.analysis.controls import CHANCE_R2
 from ner_repro.core.types import PathLike
 from ner_repro.data.published_numbers import FIGURE_ORDER, published_sessions
 from ner_repro.plan.report import fig8_inputs
@@ -396,6 +397,7 @@ def build_document(
     extra: pd.DataFrame,
     figures: Sequence[str],
     missing: Sequence[str],
+    controls: pd.DataFrame | None = None,
 ) -> list[Block]:
     doc: list[Block] = [
         Block("h1", "Reproduction report: Neural Embeddings Rank (NeurIPS 2024)"),
@@ -537,11 +539,77 @@ def build_document(
             Block("table", columns=list(extra.columns), rows=extra.astype(str).values.tolist())
         )
 
+    doc.extend(control_blocks(controls))
+
     doc.append(Block("h2", "Figures"))
     if figures:
         doc.append(Block("figures", files=list(figures)))
     else:
         doc.append(Block("p", "No figure files (no figure notebook has been written yet)."))
+    return doc
+
+
+def control_blocks(controls: pd.DataFrame | None) -> list[Block]:
+    """The report's section on the shuffled-label control (``None``: not configured)."""
+    doc = [Block("h2", "Control: shuffled labels")]
+    if controls is None:
+        doc.append(
+            Block(
+                "p",
+                "Not measured: the shuffled-label control has not been run (`snakemake "
+                "controls`, or config controls.shuffled_labels.in_report: true; README, "
+                "'Use NER on your own data').",
+            )
+        )
+        return doc
+    if controls.empty:
+        doc.append(Block("p", "Not measured: the control's table is missing."))
+        return doc
+    doc.append(
+        Block(
+            "p",
+            "Each method trained on the example session's real labels and on the same "
+            "training labels permuted in time (one seeded permutation of the training bins, "
+            "the shuffle of CEBRA's guide). Velocity R² of a linear decoder fitted on the "
+            "training embedding: held-out = scored on the test trials against the real "
+            "velocities; in-sample = on the training bins, against the real velocities and "
+            "against the labels the method was trained on.",
+        )
+    )
+    columns = [
+        "method",
+        "labels",
+        "session",
+        "seed",
+        "held-out R²",
+        "in-sample R²",
+        "in-sample R² (trained labels)",
+    ]
+    rows = [
+        [
+            str(r["label"]),
+            str(r["labels"]),
+            str(r["session"]),
+            str(r["seed"]),
+            f"{r['vel_R2_test']:.3f}",
+            f"{r['vel_R2_train']:.3f}",
+            f"{r['vel_R2_train_fit']:.3f}",
+        ]
+        for _, r in controls.iterrows()
+    ]
+    doc.append(Block("table", columns=columns, rows=rows))
+    items = []
+    for _, sh in controls[controls["labels"] == "shuffled"].iterrows():
+        real = controls[(controls["labels"] == "real") & (controls["label"] == sh["label"])]
+        base = f" (real labels: {real['vel_R2_test'].iloc[0]:.3f})" if len(real) else ""
+        verdict = "at chance" if sh["vel_R2_test"] <= CHANCE_R2 else f"above chance (> {CHANCE_R2})"
+        items.append(
+            f"{sh['label']} trained on shuffled labels: held-out velocity R² "
+            f"{sh['vel_R2_test']:.3f}{base}, {verdict}; in-sample R² against the shuffled "
+            f"labels it was trained on {sh['vel_R2_train_fit']:.3f}, against the real ones "
+            f"{sh['vel_R2_train']:.3f}."
+        )
+    doc.append(Block("ul", items=items))
     return doc
 
 

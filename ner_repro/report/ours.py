@@ -109,6 +109,8 @@ class Outputs:
     cd_curves: dict[tuple[str, str, str, int], tuple[list[str], np.ndarray, np.ndarray]]
     losses: dict[tuple[str, str, int], float]
     missing: list[str] = field(default_factory=list)
+    #: The shuffled-label control table (empty when not configured).
+    controls: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def load(cls, inputs: Mapping[str, Sequence[str]], workdir: PathLike = ".") -> Outputs:
@@ -168,7 +170,8 @@ class Outputs:
                     losses[(str(z["method"]), str(z["session"]), int(z["seed"]))] = float(
                         np.mean(loss[-10:])
                     )
-        return cls(ev, cd, ins, mc, ev_curves, cd_curves, losses, missing)
+        controls = frames("controls")
+        return cls(ev, cd, ins, mc, ev_curves, cd_curves, losses, missing, controls)
 
 
 class NotComputable(Exception):
