@@ -29,11 +29,17 @@ if not workflow.overwrite_configfiles:
 validate(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
 
 
+# `snakemake --report report.html` (or .zip): this description, every figure, the demo GIF
+# and the reproduction report, each with its caption (workflow/report/).
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/mcmaze.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/controls.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/figures.smk"
 

@@ -75,8 +75,10 @@ def resolve_device(requested: str = "auto") -> str:
 def device_description(device: str) -> str:
     """Human-readable description of the device a run used."""
     if device.startswith("cuda"):
-        import torch
-
+        try:  # only a training job (with torch) runs on CUDA
+            import torch
+        except ImportError:  # pragma: no cover
+            return device
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
     return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 

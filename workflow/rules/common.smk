@@ -91,3 +91,39 @@ def figure_outputs(name):
     if not Path(spec.notebook).is_file():
         return spec.all_inputs()
     return list(spec.outputs.values())
+
+
+# `snakemake --report`: the files flagged with report(), captioned by workflow/report/*.rst
+# (caption paths are relative to the rule files).
+
+
+def figure_report_file(spec, key, path):
+    """One file of a figure: category "Figures", one subcategory per figure (the GIF:
+    category "Demo"), captioned by workflow/report/<figure>.rst, labelled by plan key.
+    """
+    if spec.name == "demo_gif":
+        category, subcategory = "Demo", "GIF"
+    else:
+        category, subcategory = "Figures", spec.name.capitalize()
+    return report(
+        path,
+        caption=f"../report/{spec.name}.rst",
+        category=category,
+        subcategory=subcategory,
+        labels={"figure": subcategory, "panel": key, "file": Path(path).name},
+    )
+
+
+def figure_report_outputs(spec):
+    """Every file of a figure, each flagged for the report (figure_report_file)."""
+    return [figure_report_file(spec, key, path) for key, path in spec.outputs.items()]
+
+
+def reproduction_report_file(path, label):
+    """One file of the reproduction report (rule report), in category "Reproduction report"."""
+    return report(
+        path,
+        caption="../report/reproduction_report.rst",
+        category="Reproduction report",
+        labels={"file": Path(path).name, "format": label},
+    )

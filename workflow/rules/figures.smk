@@ -14,7 +14,7 @@ for _spec in FIGURE_SPECS.values():
             code=_spec.code,
             data=_spec.all_inputs(),
         output:
-            list(_spec.outputs.values()),
+            figure_report_outputs(_spec),
         log:
             notebook=f"{RESULTS}/logs/figures/{_spec.name}.ipynb",
             text=f"{RESULTS}/logs/figures/{_spec.name}.log",

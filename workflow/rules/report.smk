@@ -15,9 +15,9 @@ rule report:
     input:
         unpack(lambda w: REPORT.report_inputs(PLAN)),
     output:
-        md=REPORT_FILES["md"],
-        html=REPORT_FILES["html"],
-        csv=REPORT_FILES["csv"],
+        md=reproduction_report_file(REPORT_FILES["md"], "Markdown"),
+        html=reproduction_report_file(REPORT_FILES["html"], "HTML (figures embedded)"),
+        csv=reproduction_report_file(REPORT_FILES["csv"], "comparison table (CSV)"),
     log:
         f"{RESULTS}/logs/report.log",
     conda:
