@@ -255,6 +255,26 @@ class Plan:
         return self._analysis("insample", session, f"{method}_seed{seed}", ext)
 
     # -- groups, anchors, labels ---------------------------------------------------------
+    # -- every session, without figures (one's own recordings) ------------------------------
+    def all_embeddings(self) -> list[Path]:
+        """Every configured method on every session to build, each over its seeds."""
+        return self.embeddings(sorted(self.config["methods"]), self.sessions())
+
+    def all_decoding(self) -> list[Path]:
+        """The decoding table (in-sample and held-out R², direction accuracy; the Fig4
+        analysis) of every method on every dataset and area, in the configured evaluation
+        mode, over each method's seeds."""
+        out = []
+        for name, ds in self.config["datasets"].items():
+            for area in ds["areas"]:
+                group = Group.of([name], area)
+                if not self.group_sessions(group):
+                    continue
+                for m in sorted(self.config["methods"]):
+                    for s in self.seeds_for(m):
+                        out.append(self.explained_variance(group.name, m, self.mode, s, "csv"))
+        return out
+
     def group_sessions(self, group: Group | str) -> list[SessionKey]:
         group = Group.parse(group) if isinstance(group, str) else group
         return self.sessions(group.datasets, group.areas)
@@ -428,7 +448,9 @@ class Plan:
         if name == "fig8":
             return bool(self.fig8_sources())
         if name in ("fig1", "fig2", "demo_gif"):
-            return True
+            # The example-session figures (the GIF is drawn from Fig2's method).
+            figures = self.config["figures"]
+            return "example" in figures and bool(figures.get("fig2" if name != "fig1" else name))
         spec = self.config["figures"].get(name)
         return bool(spec)
 

@@ -30,6 +30,9 @@ localrules:
     fig7,
     fig8,
     demo_gif,
+    embeddings,
+    decoding,
+    controls,
 
 
 PATTERNS = PLAN.wildcard_patterns

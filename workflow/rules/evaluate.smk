@@ -81,3 +81,9 @@ rule insample_decoding:
         "../../envs/analysis.yaml"
     script:
         "../scripts/insample_decoding.py"
+
+
+rule decoding:
+    """The decoding table of every method on every dataset and area (no figures)."""
+    input:
+        PLAN.all_decoding(),

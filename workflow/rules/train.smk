@@ -2,7 +2,6 @@
 # session fits every UMAP method and seed of it (rule train_umap), so that numba compiles
 # NN-descent once per job rather than once per fit.
 
-TRAIN_TARGETS = PLAN.embeddings(sorted(config["methods"]), PLAN.sessions())
 UMAP_METHODS = PLAN.methods_of_kind("umap")
 #: (method, seed) of every UMAP fit of a session, in the order of rule train_umap's outputs.
 UMAP_RUNS = [(m, s) for m in UMAP_METHODS for s in PLAN.seeds_for(m)]
@@ -85,3 +84,9 @@ if UMAP_RUNS:
             device=TRAIN_DEVICE,
         script:
             "../scripts/train_umap.py"
+
+
+rule embeddings:
+    """Every configured method on every configured session and seed (no figures)."""
+    input:
+        PLAN.all_embeddings(),
