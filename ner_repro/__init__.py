@@ -13,6 +13,8 @@ Sub-packages by stage, lowest first; a module imports only from its own stage or
 * :mod:`ner_repro.plan`      -- every output path and every figure's spec (what the rules use).
 * :mod:`ner_repro.plotting`  -- one module per figure, plus the shared drawing code.
 * :mod:`ner_repro.report`    -- the reproduction report: published numbers next to ours.
+* :mod:`ner_repro.cli`       -- commands for users' own data (``ner-embed``); the workflow
+  uses none of it.
 """
 
 __version__ = "0.1.0"

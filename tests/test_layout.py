@@ -9,7 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "ner_repro"
 #: The stages, lowest first: a module may import from its own stage or a lower one.
-LAYERS = ("core", "data", "synthetic", "analysis", "methods", "plan", "plotting", "report")
+LAYERS = (
+    "core",
+    "data",
+    "synthetic",
+    "analysis",
+    "methods",
+    "plan",
+    "plotting",
+    "report",
+    "cli",
+)
 
 
 def _module(path: Path) -> str:

@@ -11,8 +11,10 @@ test           (T_te, d) f8    embedding of the test bins, computed without test
 test_paper     (T_te, d) f8    optional: the authors' test embedding where it differs
                                (UMAP: separate fit on test data; pi-VAE: posterior with
                                test labels). ``evaluation: paper`` uses it.
-labels_train   (T_tr, 3) f8    ``[vx*10, vy*10, angle_deg]``
-labels_test    (T_te, 3) f8
+labels_train   (T_tr, k) f8    the workflow's sessions: ``[vx*10, vy*10, angle_deg]``
+                               (k = 3; its analyses need these); ``ner-embed``
+                               (:mod:`ner_repro.cli.embed`): the user's label columns
+labels_test    (T_te, k) f8    the same columns
 t_dur          () i8           bins per trial
 loss           (n,) f8         training loss per iteration/epoch (empty if none)
 loss_name      () str          e.g. "RnC", "InfoNCE", "-ELBO"
@@ -88,10 +90,10 @@ class EmbeddingRun:
             ("train", self.train, self.labels_train),
             ("test", self.test, self.labels_test),
         ):
-            if emb.ndim != 2 or lab.ndim != 2 or lab.shape[1] != 3:
+            if emb.ndim != 2 or lab.ndim != 2 or lab.shape[1] < 1:
                 raise InputError(
                     where,
-                    f"{part}: embedding must be 2-D and labels (n, 3); got {emb.shape} and {lab.shape}",
+                    f"{part}: embedding must be 2-D and labels (n, k); got {emb.shape} and {lab.shape}",
                 )
             if emb.shape[0] != lab.shape[0]:
                 raise InputError(
@@ -103,6 +105,12 @@ class EmbeddingRun:
                 )
             if not np.isfinite(emb).all():
                 raise InputError(where, f"{part}: embedding contains NaN/inf")
+        if self.labels_train.shape[1] != self.labels_test.shape[1]:
+            raise InputError(
+                where,
+                f"train ({self.labels_train.shape[1]}) and test ({self.labels_test.shape[1]}) "
+                "labels differ in their number of columns",
+            )
         if self.train.shape[1] != self.test.shape[1]:
             raise InputError(
                 where,

@@ -78,6 +78,8 @@ def provenance_text(params: Mapping[str, Any], extra: str | Sequence[str] = ()) 
     Uses the ``params`` the workflow passes to every notebook: ``sessions``, ``skipped``,
     ``example`` (+ ``example_is_substitute``, ``example_requested``), ``evaluation``, ``seed``,
     ``simulated``; ``extra`` adds figure-specific statements (e.g. "from published embeddings").
+    The skipped sessions are stated where ``params`` has ``sessions`` or ``skipped`` (the
+    workflow's figures), not for figures of one's own files (``ner-embed``).
     """
     parts = []
     if params.get("simulated"):
@@ -94,7 +96,8 @@ def provenance_text(params: Mapping[str, Any], extra: str | Sequence[str] = ()) 
         else:
             parts.append(f"example session {example}")
     skipped = params.get("skipped") or []
-    parts.append(f"skipped (absent): {_compact(skipped)}" if skipped else "skipped: none")
+    if "sessions" in params or "skipped" in params:  # not for figures of a user's own files
+        parts.append(f"skipped (absent): {_compact(skipped)}" if skipped else "skipped: none")
     cap = params.get("training_cap") or {}
     if cap:
         parts.append("TRAINING CAPPED at " + ", ".join(f"{k}={v}" for k, v in cap.items()))
