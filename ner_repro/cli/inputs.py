@@ -61,6 +61,17 @@ class Table:
     def n_rows(self) -> int:
         return int(self.values.shape[0])
 
+    def take(self, indices: Sequence[int]) -> Table:
+        """This table with only the columns ``indices`` (positions in it), in that order."""
+        return Table(
+            self.values[:, indices],
+            [self.names[i] for i in indices],
+            self.path,
+            self.key,
+            self.named,
+            [self.columns[i] for i in indices],
+        )
+
 
 def _shape(arr: np.ndarray) -> str:
     return "x".join(map(str, arr.shape)) or "scalar"
@@ -286,15 +297,7 @@ def select_columns(table: Table, spec: str | None, option: str) -> Table:
     """``table`` with only the columns of ``spec`` (:func:`parse_columns`; ``None``: all)."""
     if spec is None:
         return table
-    indices = parse_columns(table, spec, option)
-    return Table(
-        table.values[:, indices],
-        [table.names[i] for i in indices],
-        table.path,
-        table.key,
-        table.named,
-        [table.columns[i] for i in indices],
-    )
+    return table.take(parse_columns(table, spec, option))
 
 
 def split_columns(table: Table, spec: str, option: str) -> tuple[Table, Table]:
@@ -303,18 +306,7 @@ def split_columns(table: Table, spec: str, option: str) -> tuple[Table, Table]:
     rest = [i for i in range(len(table.names)) if i not in picked]
     if not rest:
         raise InputError(option, f"every column of {table.source} is a label: no neural columns")
-
-    def part(indices: Sequence[int]) -> Table:
-        return Table(
-            table.values[:, indices],
-            [table.names[i] for i in indices],
-            table.path,
-            table.key,
-            table.named,
-            [table.columns[i] for i in indices],
-        )
-
-    return part(rest), part(picked)
+    return table.take(rest), table.take(picked)
 
 
 def check_finite(table: Table, what: str) -> None:
