@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from ner_patch import NERSolver
+from ner_patch import NER, NERSolver
 from ner_repro import methods
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.methods import contrastive as train
@@ -236,3 +236,22 @@ def _with_mininterval(init, seconds):
         return init(self, *args, **kwargs)
 
     return wrapped
+
+
+def test_the_fitted_model_is_kept_with_save_models(tmp_path):
+    """``save_models: true`` makes the plan give NER/CEBRA jobs a model file, which the
+    training writes; the model reloads and embeds the training bins exactly as the run."""
+    from ner_repro.core.config import load_config
+    from ner_repro.plan import Plan
+    from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
+
+    config = load_config(overrides={"save_models": True, "results_dir": str(tmp_path)})
+    spec = Plan(config).training_spec("NER", "Sim_20000101_M1", 0)
+    assert spec["save_model"] == str(tmp_path / "models" / "NER" / "Sim_20000101_M1_seed0.pt")
+    assert "save_model" not in Plan(config).training_spec("PCA", "Sim_20000101_M1", 0)
+    sim = SimulatedSession("Sim", "20000101", {"M1": 20}, 20, seed=0, baseline_rate_hz=20.0)
+    session, _ = simulate_session(sim, "M1", t_dur=30)
+    spec.update(max_iterations=5, batch_size=64, checkpoint=None)
+    run = methods.run_method(session, method="NER", spec=spec, seed=0, progress=False)
+    model = NER.load(spec["save_model"])
+    assert np.array_equal(model.transform(session.split("train")[0].astype(np.float32)), run.train)

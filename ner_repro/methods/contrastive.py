@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ner_repro.core import provenance
+from ner_repro.core import atomic, provenance
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.session import SessionData
 from ner_repro.methods import checkpoint as ckpt
@@ -49,7 +49,7 @@ __all__ = ["estimator_params", "train_cebra", "train_embedding", "train_ner"]
 #: The estimator (a :mod:`ner_patch` class) and the name of its loss, per kind.
 ESTIMATORS = {"ner": ("NER", "RnC"), "cebra": ("SeededCEBRA", "InfoNCE")}
 #: Settings of the run or of its data, not of the estimator.
-_RUN_PARAMS = ("checkpoint", "checkpoint_every", "shuffle_labels")
+_RUN_PARAMS = ("checkpoint", "checkpoint_every", "save_model", "shuffle_labels")
 _CHECKPOINT_FORMAT = "ner_repro.methods.contrastive checkpoint 1"
 
 
@@ -123,6 +123,9 @@ def train_embedding(
     fit_time = time.perf_counter() - fit_started
     steps_run = max_iterations - start_step
 
+    if begin.settings["save_model"]:
+        with atomic.atomic_path(begin.settings["save_model"], suffix=".pt") as tmp:
+            estimator.save(str(tmp))
     log = estimator.solver_.log
     return begin.finish(
         config={"method": method, **begin.settings},

@@ -226,6 +226,8 @@ _CONTRASTIVE: dict[str, Setting] = {
     **_CHECKPOINTING,
     # Iterations between checkpoints.
     "checkpoint_every": Setting(1000, whole(1)),
+    # A file to save the fitted model to (estimator.save; the workflow's save_models).
+    "save_model": Setting(None, optional(text)),
     # The shuffled-label control (ner_repro.methods.common.shuffled_labels): train on the
     # training bins' labels permuted in time, as CEBRA's guide does it.
     "shuffle_labels": Setting(False, boolean),

@@ -348,12 +348,20 @@ class Plan:
         return self.results / "checkpoints" / method / f"{session}_seed{seed}.pt"
 
     def training_spec(self, method: str, session: str, seed: int) -> dict[str, Any]:
-        """What one training job of ``method`` runs with: :meth:`method_spec`, and for a
-        resumable kind its :meth:`checkpoint` (unless the config sets one)."""
+        """What one training job of ``method`` runs with: :meth:`method_spec`, for a
+        resumable kind its :meth:`checkpoint` (unless the config sets one), and with
+        ``save_models`` the :meth:`model_file` of a kind that can save its model."""
         spec = self.method_spec(method)
-        if kind_of(self.kind(method)).resumable:
+        kind = kind_of(self.kind(method))
+        if kind.resumable:
             spec.setdefault("checkpoint", str(self.checkpoint(method, session, seed)))
+        if self.config.get("save_models") and "save_model" in kind.settings:
+            spec.setdefault("save_model", str(self.model_file(method, session, seed)))
         return spec
+
+    def model_file(self, method: str, session: str, seed: int) -> Path:
+        """Where a fitted model is kept with ``save_models: true``."""
+        return self.results / "models" / method / f"{session}_seed{seed}.pt"
 
     def method_settings(self, method: str) -> dict[str, Any]:
         """Every setting ``method`` trains with: its kind's defaults updated by its config entry."""
