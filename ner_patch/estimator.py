@@ -37,7 +37,7 @@ import cebra.solver
 import torch
 
 from ner_patch.data import NERDataLoader, Search, make_index, resolve_search
-from ner_patch.labels import LabelMetric, check_labels
+from ner_patch.labels import LabelMetric, check_labels, check_rankable
 from ner_patch.labels import resolve as resolve_metric
 from ner_patch.seeding import loader_rng_state, seed_loader_from_torch, set_loader_rng_state
 from ner_patch.solver import SOLVER_NAME
@@ -261,8 +261,9 @@ class NER(SeededCEBRA):
         One weight per column in the label distance ``sum_c w_c d_c`` (default 1).
 
     With the defaults and the paper's labels, NER is the paper's method, bit for bit.
-    Labels that cannot be ranked (NaN, a length other than ``X``'s, non-numeric or
-    constant columns) are refused with an error naming ``y`` or the argument.
+    Labels that cannot be ranked (NaN, a length other than ``X``'s, non-numeric, or every
+    used column constant) are refused with an error naming ``y`` or the argument; a single
+    constant column only draws a warning (it adds nothing to the ranking).
 
     ``log_infonce`` (default ``False``): ``True`` also embeds each batch's negatives and
     logs CEBRA's InfoNCE terms in ``solver_.log["pos"]``/``["neg"]``, as the authors'
@@ -311,6 +312,7 @@ class NER(SeededCEBRA):
         self.label_metric_ = resolve_metric(
             labels.shape[1], self.positive_columns, self.circular_columns, self.label_weights
         )
+        check_rankable(labels, self.label_metric_)
         super().fit(X, labels, **kwargs)
         return self
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["PAPER", "LabelMetric", "check_labels", "resolve"]
+__all__ = ["PAPER", "LabelMetric", "check_labels", "check_rankable", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,8 @@ def check_labels(y: Any, n_samples: int | None = None) -> np.ndarray:
 
     Accepts an array-like or tensor of numbers, ``(T,)`` (one column) or ``(T, k)``. Refused:
     non-numeric values, other shapes, a length other than ``n_samples`` (the rows of the
-    neural data), NaN or infinite values, and constant columns (they cannot rank samples).
-    Float32 and float64 labels keep their dtype; other numbers become float32.
+    neural data), NaN or infinite values. Float32 and float64 labels keep their dtype; other
+    numbers become float32. Constant columns are :func:`check_rankable`'s.
     """
     if torch.is_tensor(y):
         y = y.detach().cpu().numpy()
@@ -211,10 +212,25 @@ def check_labels(y: Any, n_samples: int | None = None) -> np.ndarray:
             f"y: column {col} has {len(rows)} NaN or infinite value(s) (first at row "
             f"{rows[0]}); drop or fill those bins"
         )
-    constant = np.flatnonzero((arr == arr[:1]).all(axis=0))
-    if constant.size:
-        c = int(constant[0])
-        raise ValueError(
-            f"y: column {c} is constant ({arr[0, c]:g}): it cannot rank samples; drop it"
-        )
     return arr
+
+
+def check_rankable(labels: np.ndarray, metric: LabelMetric) -> None:
+    """Refuse labels whose weighted columns are all constant (nothing to rank: ``ValueError``
+    naming ``y``); warn about a constant column that adds nothing to the label distance (e.g.
+    the direction column of a session with a single reach direction)."""
+    constant = (labels == labels[:1]).all(axis=0)
+    weighted = [c for c in range(labels.shape[1]) if metric.weights[c] > 0]
+    if all(constant[c] for c in weighted):
+        raise ValueError(
+            f"y: every label column the distance uses ({', '.join(map(str, weighted))}) is "
+            "constant: NER cannot rank the samples"
+        )
+    for c in weighted:
+        if constant[c]:
+            warnings.warn(
+                f"y: label column {c} is constant ({labels[0, c]:g}): it adds nothing to the "
+                "ranking",
+                UserWarning,
+                stacklevel=3,
+            )

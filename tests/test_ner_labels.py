@@ -9,7 +9,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
 from ner_patch import NER
-from ner_patch.labels import PAPER, LabelMetric, check_labels, resolve
+from ner_patch.labels import PAPER, LabelMetric, check_labels, check_rankable, resolve
 from ner_patch.loss import label_distance, ner_loss
 from tests.test_ner_loss import loss_and_grad, plain_ner_loss, random_features
 
@@ -107,7 +107,6 @@ def test_paper_metric_gives_the_default_loss_bit_for_bit():
         (np.zeros((10, 2, 2)), r"y: labels must have shape \(T,\) or \(T, k\)"),
         (np.arange(9.0), "y: 9 rows of labels for 10 rows of neural data"),
         (np.c_[np.arange(10.0), np.r_[np.arange(9.0), np.nan]], "y: column 1 has 1 NaN .*row 9"),
-        (np.c_[np.arange(10.0), np.full(10, 3.0)], r"y: column 1 is constant \(3\)"),
     ],
 )
 def test_labels_that_cannot_be_ranked_are_refused(labels, message):
@@ -173,3 +172,12 @@ def test_non_default_arguments_survive_save_and_load(hand_position, tmp_path):
     loaded = NER.load(tmp_path / "m.pt")
     assert loaded.get_params()["label_weights"] == [1.0, 1.0, 0.1]
     assert loaded.label_metric_.weights == (1.0, 1.0, 0.1)
+
+
+def test_constant_columns_warn_and_all_constant_labels_are_refused():
+    labels = np.c_[np.arange(10.0), np.full(10, 3.0)]
+    with pytest.warns(UserWarning, match=r"y: label column 1 is constant \(3\)"):
+        check_rankable(labels, resolve(2))
+    check_rankable(labels, resolve(2, label_weights=[1, 0]))  # a column weighted 0: silent
+    with pytest.raises(ValueError, match=r"y: every label column the distance uses \(0, 1\)"):
+        check_rankable(np.ones((10, 2)), resolve(2))
