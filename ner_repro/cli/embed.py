@@ -73,7 +73,7 @@ from ner_repro.core.errors import InputError
 __all__ = ["build_parser", "main", "run"]
 
 PROG = "ner-embed"
-#: The estimator settings that are not options (the paper's, METHODS §3).
+#: The estimator settings that are not options (the paper's, METHODS §3; see docs/sources.md).
 FIXED_SETTINGS = {
     "model_architecture": "offset1-model",
     "conditional": "time_delta",
