@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from ner_patch.labels import LabelMetric
+from ner_patch.labels import PAPER, LabelMetric
 from ner_patch.labels import resolve as resolve_metric
 from ner_patch.seeding import seed_loader_from_torch
 
@@ -56,8 +56,9 @@ __all__ = [
     "VelocityTimedeltaDistribution",
 ]
 
-#: Label columns used for the positive-sample search: ``vx*10`` and ``vy*10``.
-VELOCITY_COLUMNS = slice(0, 2)
+#: Label columns used for the positive-sample search: ``vx*10`` and ``vy*10`` (those of the
+#: paper's label metric, :data:`ner_patch.labels.PAPER`).
+VELOCITY_COLUMNS = PAPER.positive_slice
 
 #: Nearest-neighbour search of the positive sampling:
 #:

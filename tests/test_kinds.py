@@ -26,9 +26,9 @@ def test_contrastive_settings_are_exactly_the_estimator_arguments(kind, estimato
     import ner_patch
 
     args = set(getattr(ner_patch, estimator)().get_params()) - {"device", "verbose"}
-    # The run's own settings, not passed to the estimator.
-    run = {"checkpoint", "checkpoint_every", "save_model", "shuffle_labels"}
-    declared = set(KINDS[kind].settings) - run
+    from ner_repro.methods.contrastive import _RUN_PARAMS  # the run's own, not the estimator's
+
+    declared = set(KINDS[kind].settings) - set(_RUN_PARAMS)
     assert declared == args
 
 

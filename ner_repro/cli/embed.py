@@ -69,23 +69,24 @@ from ner_repro.cli.inputs import (
 from ner_repro.core import atomic, provenance
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.errors import InputError
+from ner_repro.methods.kinds import KINDS
 
 __all__ = ["build_parser", "main", "run"]
 
 PROG = "ner-embed"
-#: The estimator settings that are not options (the paper's, METHODS §3; see docs/sources.md).
+#: The paper's NER settings (METHODS §3; see docs/sources.md), declared in the kinds table.
+_PAPER = KINDS["ner"].defaults
+#: The estimator settings that are not options: the paper's.
 FIXED_SETTINGS = {
-    "model_architecture": "offset1-model",
-    "conditional": "time_delta",
-    "time_offsets": 1,
-    "distance": "cosine",
+    k: _PAPER[k] for k in ("model_architecture", "conditional", "time_offsets", "distance")
 }
+#: Option defaults: the paper's, except fewer iterations at a higher learning rate.
 DEFAULTS = {
     "iterations": 5000,
-    "batch_size": 512,
+    "batch_size": _PAPER["batch_size"],
     "learning_rate": 3e-4,
-    "output_dimension": 3,
-    "temperature": 1.0,
+    "output_dimension": _PAPER["output_dimension"],
+    "temperature": _PAPER["temperature"],
     "seed": 0,
     "train_fraction": 0.8,
 }
