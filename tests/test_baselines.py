@@ -300,3 +300,80 @@ def test_umap_import_turns_numba_cache_on_by_default():
     assert not isinstance(cached_with_options._cache, NullCache)
     assert isinstance(opted_out._cache, NullCache)
     assert isinstance(numba.njit(_numba_cache_probe)._cache, NullCache)
+
+
+def _sklearn_and_compiled():
+    from sklearn.metrics import pairwise_distances
+
+    from ner_repro.methods.umap import import_umap
+
+    import_umap()
+    from umap.distances import euclidean
+
+    from ner_repro.methods.umap_pairwise import pairwise
+
+    return pairwise_distances, pairwise(pairwise_distances), euclidean
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_umap_compiled_pairwise_distances_are_sklearns_bits(umap_sim, dtype):
+    # umap-learn's small-data distances, sklearn's Python loop over the compiled metric vs
+    # the same metric in one compiled loop: the same bits, the same dtype, both layouts.
+    sk, compiled, euclidean = _sklearn_and_compiled()
+    x = np.ascontiguousarray(umap_sim[0].neural[:700], dtype=dtype)
+    y = np.ascontiguousarray(umap_sim[0].neural[700:1000], dtype=dtype)
+    for args in ((x,), (x, y)):
+        want = sk(*args, metric=euclidean)
+        got = compiled(*args, metric=euclidean)
+        assert got.dtype == want.dtype == dtype
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+def test_umap_compiled_pairwise_leaves_other_calls_to_sklearn(umap_sim):
+    sk, compiled, euclidean = _sklearn_and_compiled()
+    x = umap_sim[0].neural[:50].astype(np.float32)
+    # Another metric, a Fortran-ordered or non-finite input: scikit-learn, as before.
+    np.testing.assert_array_equal(compiled(x, metric="euclidean"), sk(x, metric="euclidean"))
+    xf = np.asfortranarray(x)
+    np.testing.assert_array_equal(compiled(xf, metric=euclidean), sk(xf, metric=euclidean))
+    bad = x.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        compiled(bad, metric=euclidean)
+
+
+def test_umap_fits_with_compiled_distances_are_bit_identical(umap_sim, umap_label_run, monkeypatch):
+    # The whole fit and transform through scikit-learn's loop (COMPILED_PAIRWISE off): the
+    # same embeddings as the compiled distances give.
+    from ner_repro.methods import umap as umap_method
+
+    monkeypatch.setattr(umap_method, "COMPILED_PAIRWISE", False)
+    before = run("umap", umap_sim[0], seed=0, supervised=True, paper_test=False, **UMAP_FAST)
+    np.testing.assert_array_equal(before.train, umap_label_run.train)
+    np.testing.assert_array_equal(before.test, umap_label_run.test)
+
+
+def test_umap_warm_up_compiles_only_the_paths_of_the_given_sizes(monkeypatch):
+    from ner_repro.methods import umap as umap_method
+
+    fitted: list[int] = []
+    monkeypatch.setattr(
+        umap_method, "_fit_transform", lambda model, x, y: fitted.append(len(x)) or x[:, :2]
+    )
+
+    class _Model:
+        def transform(self, x):
+            return x[:, :2]
+
+    monkeypatch.setattr(umap_method, "_model", lambda cfg, seed: _Model())
+    umap_method.warm_up(sizes=[3000, 1000])
+    assert fitted == [600, 600]
+    fitted.clear()
+    umap_method.warm_up(sizes=[5000, 1200])
+    assert fitted == [600, 600, 4200, 4200]
+    fitted.clear()
+    umap_method.warm_up(sizes=[5000])
+    assert fitted == [4200, 4200]
+    fitted.clear()
+    umap_method.warm_up()
+    assert fitted == [600, 600, 4200, 4200]

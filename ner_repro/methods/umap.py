@@ -28,6 +28,11 @@ cache files are written atomically, so concurrent jobs may share it). One functi
 be cached: pynndescent's ``nn_descent`` receives the distance function as an argument
 ("dynamic globals"), so data sets of 4096 points or more still compile it once per process
 (about 30 s). :func:`warm_up` fills the cache (the workflow's rule ``compile_umap``).
+
+Small data: below 4096 points umap-learn computes all pairwise distances through
+scikit-learn's Python loop over a compiled metric (20 s for 3 700 bins, more for the
+transform); every call here runs them in one compiled loop instead, with the same bits
+(:mod:`ner_repro.methods.umap_pairwise`; ``COMPILED_PAIRWISE = False`` restores the loop).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import functools
 import sys
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -119,30 +124,66 @@ def _model(cfg: Mapping[str, Any], seed: int) -> Any:
     )
 
 
-def _fit_transform(model: Any, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+#: Compute umap-learn's small-data distances compiled (:mod:`ner_repro.methods.umap_pairwise`,
+#: bit-identical); ``False`` restores scikit-learn's Python loop (benchmarks, tests).
+COMPILED_PAIRWISE = True
+
+
+@contextlib.contextmanager
+def _running() -> Iterator[None]:
+    """Around every umap-learn call: warnings filtered, small-data distances compiled."""
     with _quiet():
+        if not COMPILED_PAIRWISE:
+            yield
+            return
+        import_umap()
+        from ner_repro.methods.umap_pairwise import compiled_pairwise
+
+        with compiled_pairwise():
+            yield
+
+
+def _fit_transform(model: Any, x: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    with _running():
         return np.asarray(model.fit_transform(x, y=y), dtype=np.float64)
 
 
-def warm_up(params: Mapping[str, Any] | None = None, *, log: Any = None) -> float:
+#: umap-learn computes exact distances below this many points, NN-descent from it on.
+SMALL_DATA = 4096
+
+
+def warm_up(
+    params: Mapping[str, Any] | None = None,
+    *,
+    sizes: Iterable[int] | None = None,
+    log: Any = None,
+) -> float:
     """Compile (and cache) every numba function a fit uses; returns the seconds taken.
 
-    Fits, with and without labels, and transforms synthetic data of both sizes UMAP treats
-    differently (below 4096 points: exact distances; above: NN-descent and its search
-    index), with the same dtypes as :func:`fit_umap`. Six epochs suffice (transform runs a
-    third as many; at least one): the epochs do not change what is compiled.
+    Fits, with and without labels, and transforms synthetic data of the sizes UMAP treats
+    differently (below :data:`SMALL_DATA` points: exact distances; from it on: NN-descent
+    and its search index), with the same dtypes as :func:`fit_umap`. ``sizes``, the numbers
+    of points the run will fit, selects the paths to compile (default: both). Six epochs
+    suffice (transform runs a third as many; at least one): the epochs do not change what
+    is compiled.
     """
     cfg = KINDS[KIND].resolve({**(params or {}), "n_epochs": 6})
     rng = np.random.default_rng(0)
     began = time.perf_counter()
-    for n in (600, 4200):
+    wanted = None if sizes is None else [int(n) for n in sizes]
+    points = [
+        n
+        for n, small in ((600, True), (4200, False))
+        if wanted is None or any((m < SMALL_DATA) == small for m in wanted)
+    ]
+    for n in points:
         x = rng.normal(size=(n, 24))
         y = rng.integers(0, 8, n).astype(np.float64) * 45.0
         for supervised in (True, False):
             t0 = time.perf_counter()
             model = _model(cfg, seed=0)
             _fit_transform(model, x, y if supervised else None)
-            with _quiet():
+            with _running():
                 model.transform(x[:200])
             if log is not None:
                 print(
@@ -170,7 +211,7 @@ def fit_umap(
     x_train, y_train, x_test, y_test = begin.x_train, begin.y_train, begin.x_test, begin.y_test
     model = _model(cfg, seed)
     train = _fit_transform(model, x_train, y_train[:, 2] if supervised else None)
-    with _quiet():
+    with _running():
         test = np.asarray(model.transform(x_test), dtype=np.float64)
     fit_s = clock.elapsed()
     test_paper = None

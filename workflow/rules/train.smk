@@ -11,13 +11,17 @@ UMAP_COMPILED = f"{RESULTS}/numba-cache/umap.compiled"
 
 rule compile_umap:
     """Compile umap-learn and pynndescent once, into numba's on-disk cache, before the UMAP jobs."""
+    input:
+        # ancient: the sessions only say which sizes to compile for; a session built again
+        # does not make the cache out of date.
+        sessions=ancient([str(PLAN.session_npz(k)) for k in PLAN.sessions()]),
     output:
         UMAP_COMPILED,
     log:
         f"{RESULTS}/logs/train/compile_umap.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/compile_umap.tsv"
-    # Early, so that the UMAP jobs need not wait for it at the end of a run.
+    # Early (right after ingestion), so that the UMAP jobs need not wait for it at the end.
     priority: 10
     conda:
         "../../envs/train.yaml"
