@@ -377,3 +377,21 @@ def test_umap_warm_up_compiles_only_the_paths_of_the_given_sizes(monkeypatch):
     fitted.clear()
     umap_method.warm_up()
     assert fitted == [600, 600, 4200, 4200]
+
+
+def test_methods_without_torch_do_not_import_it():
+    # Seeding leaves torch alone for the kinds that do not use it (a PCA, dPCA or UMAP job
+    # saves its ~1.6 s import); the torch kinds still seed it (test_determinism).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ner_repro.methods import run_method\n"
+        "from ner_repro.synthetic.reaching import SimulatedSession, simulate_session\n"
+        "s, _ = simulate_session(SimulatedSession('Sim', '20000101', {'M1': 12}, 20, seed=0))\n"
+        "run_method(s, method='PCA', spec={'kind': 'pca'}, seed=0, device='cpu')\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -164,9 +164,11 @@ def start(
     (:meth:`~ner_repro.methods.kinds.Kind.resolve`, errors naming ``method`` and the key), the
     clock started, every random generator seeded with ``seed``, and the session's split.
     The method ends with :meth:`Start.finish`."""
-    settings = kind_of(kind).resolve(params, method=method)
+    spec = kind_of(kind)
+    settings = spec.resolve(params, method=method)
     clock = Stopwatch()
-    seed_everything(seed)
+    # The kinds that can run on a GPU are the torch ones; the others need not import it.
+    seed_everything(seed, with_torch=spec.gpu)
     x_train, y_train = session.split("train")
     x_test, y_test = session.split("test")
     y_fit, shuffle = y_train, None

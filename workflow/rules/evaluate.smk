@@ -29,7 +29,8 @@ rule cross_decode:
         f"{RESULTS}/logs/crossdecode/{{group}}/{{method}}_{{decoder}}_{{mode}}_seed{{seed}}.log",
     conda:
         "../../envs/analysis.yaml"
-    threads: 2
+    # One thread: two jobs at a time keep both cores busy through each job's start-up.
+    threads: 1
     script:
         "../scripts/cross_decode.py"
 
