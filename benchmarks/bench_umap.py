@@ -38,7 +38,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NER_SHARED_DIR", REPO_ROOT.parent / "shared"))
 DATA_DIR = SHARED / "data" / "ner-sessions"
-WRAPPER = "ner_repro/baselines/umap.py"
+#: Where the UMAP wrapper lives, newest first (it moved from baselines/ to methods/).
+WRAPPERS = ("ner_repro/methods/umap.py", "ner_repro/baselines/umap.py")
 
 #: umap.umap_ functions timed as parts of a fit (looked up as module globals at call time).
 PARTS = (
@@ -261,12 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         _print_parts("new", new)
         report.update(cold=cold, new=new)
         if not args.no_old:
-            old_src = subprocess.run(
-                ["git", "show", f"{args.old_rev}:{WRAPPER}"],
-                cwd=REPO_ROOT,
-                capture_output=True,
-                text=True,
-            )
+            for wrapper_path in WRAPPERS:
+                old_src = subprocess.run(
+                    ["git", "show", f"{args.old_rev}:{wrapper_path}"],
+                    cwd=REPO_ROOT,
+                    capture_output=True,
+                    text=True,
+                )
+                if old_src.returncode == 0:
+                    break
             if old_src.returncode != 0:
                 print(f"(no old wrapper at {args.old_rev}: {old_src.stderr.strip()})")
             else:
