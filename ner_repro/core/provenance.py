@@ -156,3 +156,48 @@ def to_json(meta: Mapping[str, Any]) -> str:
 def from_npz(value: Any) -> dict[str, Any]:
     """Decode a ``meta_json`` entry read back from an ``.npz``."""
     return json.loads(str(np.asarray(value)[()]))
+
+
+def code_version(where: str | os.PathLike[str] | None = None) -> str:
+    """The git commit of the checkout holding ``where`` (default: this package), with
+    ``+changes`` when tracked files differ from it; ``"unknown"`` outside a git checkout."""
+    import subprocess
+
+    root = Path(where) if where is not None else Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
+def machine_description() -> str:
+    """Processor, core count, memory and OS of this machine, in one line."""
+    memory = ""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages * size / 2**30:.0f} GiB"
+    except (ValueError, OSError, AttributeError):
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{memory}; {platform.platform()}"

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ner_repro.core.config import MODES, SessionKey
 from ner_repro.core.types import PathLike
+from ner_repro.data.acquire import Entry, read_manifest
 from ner_repro.data.mcmaze import ConditionSet
 from ner_repro.data.published_numbers import (
     PUBLISHED_TSV,
@@ -233,7 +234,70 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
     wanted = control and (control["in_report"] or (plan.workdir / control["csv"]).is_file())
     out["controls"] = [control["csv"]] if wanted else []
     out["figures"] = report_figures(plan)
+    present = published_figures(plan)
+    out["published_figures"] = [
+        str(p) for p in sorted({*present.values(), *missing_published_figures(plan)})
+    ]
     return out
+
+
+# -- the authors' published panels -----------------------------------------------------------------
+def _figure_entries() -> dict[str, Entry]:
+    return {name: e for name, e in read_manifest().items() if e.kind == "figure"}
+
+
+def published_figures_dir(plan: Plan) -> Path | None:
+    """The configured folder of the authors' published panels (``published_figures_dir``),
+    or ``None``: not configured, or a simulated run (nothing to set beside it)."""
+    where = plan.config.get("published_figures_dir")
+    if not where or plan.simulated:
+        return None
+    return Path(where)
+
+
+def published_figures(plan: Plan) -> dict[str, Path]:
+    """The published panels present locally: manifest name -> path (under the workdir)."""
+    folder = published_figures_dir(plan)
+    if folder is None:
+        return {}
+    return {
+        name: folder / name
+        for name in _figure_entries()
+        if (plan.workdir / folder / name).is_file()
+    }
+
+
+def missing_published_figures(plan: Plan) -> list[Path]:
+    """Published panels to download (``missing: error`` only; ``skip`` leaves them out and
+    the report says so, with their URLs)."""
+    folder = published_figures_dir(plan)
+    if folder is None or plan.config["missing"] == "skip":
+        return []
+    return [
+        folder / name for name in _figure_entries() if not (plan.workdir / folder / name).is_file()
+    ]
+
+
+def published_figure_targets(paths: Iterable[PathLike], folder: PathLike) -> dict[Path, Entry]:
+    """``{path: manifest entry}`` for published panels under ``folder`` (the fetch rule's)."""
+    entries = _figure_entries()
+    out: dict[Path, Entry] = {}
+    for p in paths:
+        name = Path(p).relative_to(Path(folder)).as_posix()
+        if name not in entries:
+            raise KeyError(f"{p} is not a published panel of data/manifest.tsv")
+        out[Path(p)] = entries[name]
+    return out
+
+
+def published_figures_absent(plan: Plan) -> str:
+    """Why published panels may be absent locally, for the report (empty when configured)."""
+    folder = published_figures_dir(plan)
+    if plan.simulated:
+        return "simulated data: nothing to set the published panels beside"
+    if folder is None:
+        return "config key published_figures_dir is not set"
+    return f"not in {folder}; missing: skip leaves them out (fetch them with missing: error)"
 
 
 def report_figures(plan: Plan) -> list[str]:
@@ -247,12 +311,13 @@ def report_figures(plan: Plan) -> list[str]:
 
 
 def report_outputs(where: Plan | PathLike) -> dict[str, str]:
-    """The report's files (``md``, ``html``, ``csv``) under ``<results>/report``; ``where`` is
-    the plan or its results folder."""
+    """The report's files (``md``, ``html``, ``csv`` and ``run``: what was run, for the
+    reproduction record) under ``<results>/report``; ``where`` is the plan or its results folder."""
     results = where.results if hasattr(where, "results") else where
     base = Path(results) / "report"
     return {
         "md": str(base / "report.md"),
         "html": str(base / "report.html"),
         "csv": str(base / "comparison.csv"),
+        "run": str(base / "run.json"),
     }

@@ -25,6 +25,7 @@ those above it in this list:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -34,9 +35,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ner_repro.core import atomic
+from ner_repro.core.provenance import code_version, machine_description, package_versions
 from ner_repro.core.types import PathLike
+from ner_repro.data.acquire import read_manifest
 from ner_repro.data.published_numbers import PUBLISHED_TSV, load_published
-from ner_repro.plan.report import report_inputs
+from ner_repro.plan.report import (
+    published_figures,
+    published_figures_absent,
+    report_inputs,
+)
 from ner_repro.report.document import (
     Block,
     build_document,
@@ -47,6 +54,7 @@ from ner_repro.report.document import (
     read_comparison,
 )
 from ner_repro.report.ours import COMPARISON_COLUMNS, Context, NotComputable, Ours, Outputs, compare
+from ner_repro.report.panels import Pair, load_panels, pair_panels
 from ner_repro.report.render import figure_image, render_html, render_markdown
 from ner_repro.report.verdicts import (
     KNOWN_CAUSES,
@@ -115,8 +123,12 @@ def write_report(
     *,
     published: PathLike = PUBLISHED_TSV,
     inputs: Mapping[str, Sequence[str]] | None = None,
+    run_json: PathLike | None = None,
 ) -> pd.DataFrame:
-    """Build the report from the analysis outputs; returns the comparison table."""
+    """Build the report from the analysis outputs; returns the comparison table.
+
+    ``run_json`` receives what was run (configuration, code commit, packages, machine,
+    sessions), which the reproduction record (:mod:`ner_repro.report.record`) reads."""
     table = load_published(published)
     inputs = report_inputs(plan, table) if inputs is None else inputs
     outputs = Outputs.load(inputs, plan.workdir)
@@ -125,6 +137,7 @@ def write_report(
     ctx = Context(plan, table, outputs)
     extra = extra_numbers(ctx)
     figures = [str(plan.workdir / f) for f in inputs.get("figures", [])]
+    pairs = panel_pairs(plan, inputs.get("figures", []))
     doc = build_document(
         frame,
         summary,
@@ -132,6 +145,8 @@ def write_report(
         figures,
         outputs.missing,
         controls=outputs.controls if inputs.get("controls") else None,
+        pairs=pairs,
+        figures_root=str(plan.workdir / plan.results / "figures"),
     )
     out_dir = Path(md).parent
     with atomic.atomic_path(csv, suffix=".csv") as tmp:
@@ -140,6 +155,41 @@ def write_report(
         Path(tmp).write_text(render_markdown(doc, out_dir))
     with atomic.atomic_path(html_path, suffix=".html") as tmp:
         Path(tmp).write_text(render_html(doc))
+    if run_json is not None:
+        with atomic.atomic_path(run_json, suffix=".json") as tmp:
+            Path(tmp).write_text(
+                json.dumps(run_record(plan), indent=1, sort_keys=True, default=str)
+            )
     counts = Counter(frame["verdict"])
     log.info("report: %s", ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     return frame
+
+
+def panel_pairs(plan: Plan, figure_files: Sequence[str]) -> list[Pair]:
+    """The authors' published panels paired with this run's figures
+    (:mod:`ner_repro.report.panels`), with the published files present locally."""
+    root = Path(plan.results) / "figures"
+    ours = []
+    for f in figure_files:
+        try:
+            ours.append(Path(f).relative_to(root).as_posix())
+        except ValueError:
+            continue
+    urls = {n: e.url for n, e in read_manifest().items() if e.kind == "figure"}
+    present = {name: plan.workdir / p for name, p in published_figures(plan).items()}
+    return pair_panels(
+        load_panels(), ours, present, urls, published_absent=published_figures_absent(plan)
+    )
+
+
+def run_record(plan: Plan) -> dict[str, object]:
+    """What was run, for the reproduction record: configuration, code commit, packages,
+    machine, the sessions used and those skipped."""
+    return {
+        "config": plan.config,
+        "commit": code_version(),
+        "packages": package_versions(),
+        "machine": machine_description(),
+        "sessions": [k.name for k in plan.sessions()],
+        "skipped": [s.session.name for s in plan.skipped()],
+    }

@@ -15,6 +15,7 @@ import datetime as _dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +26,8 @@ from ner_repro.core.types import PathLike
 from ner_repro.data.published_numbers import FIGURE_ORDER, published_sessions
 from ner_repro.plan.report import fig8_inputs
 from ner_repro.report.ours import _NUMERIC, COMPARISON_COLUMNS, Context
+from ner_repro.report.panels import FIGURES as PANEL_FIGURES
+from ner_repro.report.panels import Pair, select_numbers, unpaired_ours
 from ner_repro.report.verdicts import (
     KNOWN_CAUSES,
     NOT_COMPARABLE,
@@ -134,12 +137,15 @@ def _mean_sd(vals: np.ndarray, metric: str) -> str:
 class Block:
     """One block of the report: a heading, paragraph, list, table or list of figure files."""
 
-    kind: str  # h1 h2 h3 p ul table figures
+    kind: str  # h1 h2 h3 p ul table figures pair
     text: str = ""
     items: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    #: A ``pair`` block: the published panel (local file, or "") and its public URL.
+    published: str = ""
+    url: str = ""
 
 
 def _fmt(value: Any, metric: str = "", statistic: str = "") -> str:
@@ -398,6 +404,8 @@ def build_document(
     figures: Sequence[str],
     missing: Sequence[str],
     controls: pd.DataFrame | None = None,
+    pairs: Sequence[Pair] | None = None,
+    figures_root: str = "",
 ) -> list[Block]:
     doc: list[Block] = [
         Block("h1", "Reproduction report: Neural Embeddings Rank (NeurIPS 2024)"),
@@ -541,12 +549,89 @@ def build_document(
 
     doc.extend(control_blocks(controls))
 
+    if pairs:
+        doc += pair_blocks(pairs, frame, figures_root, figures)
+        return doc
     doc.append(Block("h2", "Figures"))
     if figures:
         doc.append(Block("figures", files=list(figures)))
     else:
         doc.append(Block("p", "No figure files (no figure notebook has been written yet)."))
     return doc
+
+
+PAIR_COLUMNS = [
+    "method",
+    "session / group",
+    "split/decoder",
+    "number",
+    "published",
+    "ours: paper (mean ± SD, n)",
+    "range over seeds (median)",
+    "verdict",
+    "reason",
+]
+
+
+def pair_blocks(
+    pairs: Sequence[Pair], frame: pd.DataFrame, figures_root: str, figures: Sequence[str]
+) -> list[Block]:
+    """Every published panel beside ours (:mod:`ner_repro.report.panels`), figure by figure,
+    each with the published numbers it carries; then our figures that no panel row claims."""
+    blocks = [
+        Block("h2", "Figures: each published panel beside ours"),
+        Block(
+            "p",
+            "Left the authors' panel (their NER_Figs_pdf at commit c8bdb72, from the "
+            "published_figures_dir folder; its public URL is linked), right ours (the first "
+            "seed), paired by resources/published_panels.tsv; below, the published numbers the "
+            "panel carries with our mean ± SD over seeds and the verdict. A side left empty "
+            "says why.",
+        ),
+    ]
+    rows = [p.row for p in pairs]
+    for figure in PANEL_FIGURES:
+        part = [p for p in pairs if p.figure == figure]
+        if not part:
+            continue
+        blocks.append(Block("h3", figure))
+        for pair in part:
+            numbers = select_numbers(pair.row, frame)
+            notes = [n for n in (pair.row.note, pair.reason) if n]
+            blocks.append(
+                Block(
+                    "pair",
+                    text=pair.row.name,
+                    items=list(dict.fromkeys(notes)),
+                    files=[str(Path(figures_root) / f) for f in pair.ours],
+                    published=str(pair.published_path or ""),
+                    url=pair.url,
+                    columns=PAIR_COLUMNS if len(numbers) else [],
+                    rows=[
+                        [
+                            *_row_label(r)[1:],
+                            _published_cell(r),
+                            _ours_cell(r, "paper"),
+                            _seed_range(r["paper_per_seed"], r["metric"], r["statistic"]),
+                            r["verdict"],
+                            r["reason"],
+                        ]
+                        for _, r in numbers.iterrows()
+                    ],
+                )
+            )
+    root = Path(figures_root)
+    rel = []
+    for f in figures:
+        try:
+            rel.append(Path(f).relative_to(root).as_posix())
+        except ValueError:
+            continue
+    leftover = unpaired_ours(rows, rel)
+    if leftover:
+        blocks.append(Block("h3", "Our figures without a row in resources/published_panels.tsv"))
+        blocks.append(Block("figures", files=[str(root / f) for f in leftover]))
+    return blocks
 
 
 def control_blocks(controls: pd.DataFrame | None) -> list[Block]:

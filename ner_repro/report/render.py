@@ -40,6 +40,19 @@ def render_markdown(doc: Sequence[Block], out_dir: PathLike) -> str:
                 rel = os.path.relpath(f, out_dir)
                 lines.append(f"- [{Path(f).name}]({rel})")
             lines.append("")
+        elif b.kind == "pair":
+            lines.append(f"#### {b.text}")
+            lines.append("")
+            if b.url:
+                lines.append(f"- published: [{b.text}]({b.url})")
+            lines += [f"- ours: [{Path(f).name}]({os.path.relpath(f, out_dir)})" for f in b.files]
+            lines += [f"- {note}" for note in b.items]
+            lines.append("")
+            if b.rows:
+                lines.append("| " + " | ".join(_md_cell(c) for c in b.columns) + " |")
+                lines.append("|" + "---|" * len(b.columns))
+                lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in b.rows]
+                lines.append("")
     return "\n".join(lines)
 
 
@@ -55,6 +68,15 @@ td.v-not-comparable{background:#fcf8e3} td.v-not-computable{background:#eee}
 figure{display:inline-block;margin:0.5em;vertical-align:top;max-width:48%}
 figure img,figure embed{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:11px;color:#555}
+.pair{border-top:1px solid #ccc;padding:0.4em 0 0.8em}
+.pair h4{margin:0.3em 0}
+.sides{display:flex;gap:1em;align-items:flex-start}
+.side{flex:1 1 0;min-width:0}
+.side img{max-width:100%;height:auto;border:1px solid #ddd;display:block;margin-bottom:0.3em}
+.side .label{font-size:12px;font-weight:bold;color:#555;margin-bottom:0.2em}
+.absent{color:#8a6d3b;font-style:italic;font-size:12px}
+.notes{font-size:12px;color:#555}
+.pair table{display:block;max-width:100%;overflow-x:auto}
 """
 
 
@@ -84,6 +106,58 @@ def figure_image(path: PathLike, dpi: int = 60) -> tuple[str, str]:
         ".jpg": "image/jpeg",
     }.get(suffix, "application/octet-stream")
     return mime, base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _image_tag(path: str) -> str:
+    mime, data = figure_image(path)
+    src = f"data:{mime};base64,{data}"
+    if mime == "application/pdf":
+        return f"<embed src='{src}' type='application/pdf' width='600' height='450'>"
+    return f"<img src='{src}' alt='{html.escape(Path(path).name)}'>"
+
+
+def _pair_html(b: Block) -> str:
+    e = html.escape
+    source = f" · <a href='{e(b.url)}'>public file</a>" if b.url else ""
+    if b.published and Path(b.published).is_file():
+        left = _image_tag(b.published)
+    else:
+        left = (
+            "<p class='absent'>not shown (see below)</p>"
+            if b.url
+            else ("<p class='absent'>none: a panel of ours only</p>")
+        )
+    right = (
+        "".join(
+            _image_tag(f) if Path(f).is_file() else f"<p class='absent'>missing: {e(f)}</p>"
+            for f in b.files
+        )
+        or "<p class='absent'>none (see below)</p>"
+    )
+    parts = [
+        f"<div class='pair'><h4>{e(b.text)}</h4><div class='sides'>",
+        f"<div class='side'><div class='label'>published (the authors){source}</div>{left}</div>",
+        f"<div class='side'><div class='label'>ours</div>{right}</div></div>",
+    ]
+    if b.items:
+        parts.append("<ul class='notes'>" + "".join(f"<li>{e(i)}</li>" for i in b.items) + "</ul>")
+    if b.rows:
+        head = "".join(f"<th>{e(c)}</th>" for c in b.columns)
+        vcol = b.columns.index("verdict") if "verdict" in b.columns else -1
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td class='v-{str(c).split(' (')[0].replace(' ', '-')}'>{e(str(c))}</td>"
+                if i == vcol
+                else f"<td>{e(str(c))}</td>"
+                for i, c in enumerate(r)
+            )
+            + "</tr>"
+            for r in b.rows
+        )
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def render_html(doc: Sequence[Block]) -> str:
@@ -128,13 +202,9 @@ def render_html(doc: Sequence[Block]) -> str:
                 if not Path(f).is_file():
                     parts.append(f"<p>missing: {e(f)}</p>")
                     continue
-                mime, data = figure_image(f)
-                src = f"data:{mime};base64,{data}"
-                tag = (
-                    f"<embed src='{src}' type='application/pdf' width='600' height='450'>"
-                    if mime == "application/pdf"
-                    else f"<img src='{src}' alt='{e(Path(f).name)}'>"
-                )
+                tag = _image_tag(f)
                 parts.append(f"<figure>{tag}<figcaption>{e(Path(f).name)}</figcaption></figure>")
+        elif b.kind == "pair":
+            parts.append(_pair_html(b))
     parts.append("</body></html>")
     return "\n".join(parts)

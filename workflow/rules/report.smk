@@ -6,6 +6,27 @@ from ner_repro.plan import report as REPORT
 
 REPORT_FILES = REPORT.report_outputs(RESULTS)
 REPORT_OUTPUTS = list(REPORT_FILES.values())
+MISSING_PANELS = REPORT.missing_published_figures(PLAN)
+
+
+if MISSING_PANELS:
+
+    # Downloads run where Snakemake runs: compute nodes are often offline.
+    localrules:
+        fetch_published_figures,
+
+    rule fetch_published_figures:
+        """Download the authors' published figure panels that are absent, and verify them."""
+        output:
+            [str(p) for p in MISSING_PANELS],
+        log:
+            f"{RESULTS}/logs/fetch_published_figures.log",
+        conda:
+            "../../envs/analysis.yaml"
+        params:
+            folder=config.get("published_figures_dir"),
+        script:
+            "../scripts/fetch_published_figures.py"
 
 
 rule report:
@@ -18,8 +39,11 @@ rule report:
         md=reproduction_report_file(REPORT_FILES["md"], "Markdown"),
         html=reproduction_report_file(REPORT_FILES["html"], "HTML (figures embedded)"),
         csv=reproduction_report_file(REPORT_FILES["csv"], "comparison table (CSV)"),
+        run=REPORT_FILES["run"],
     log:
         f"{RESULTS}/logs/report.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1

@@ -15,6 +15,7 @@ def main(smk):
         smk.output.md,
         smk.output.html,
         smk.output.csv,
+        run_json=smk.output.run,
         published=smk.input.published[0]
         if not isinstance(smk.input.published, str)
         else smk.input.published,

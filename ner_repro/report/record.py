@@ -1,0 +1,677 @@
+"""The reproduction record: a results folder made into pages that GitHub shows.
+
+``make record RESULTS=<results folder>`` (``python -m ner_repro.report.record``) writes, from
+one results folder and nothing typed in:
+
+* ``README.md``: what was run (configuration, code commit, package versions, machine and wall
+  time per stage, from ``run/`` and ``report/run.json``), how many published numbers each
+  figure and method reproduced, and every number that did not, with its reason;
+* one page per figure (``Fig1.md`` ... ``Fig8.md``, ``GIF.md``): each published panel (linked
+  at its URL pinned to the authors' commit) beside ours (seed 0, as PNG), the spread of our
+  seeds around each published number the panel carries (a PNG), and those numbers in a table;
+  then the figure's published numbers that no panel draws;
+* ``comparison.csv``: the report's comparison table.
+
+The pages pair panels through :mod:`ner_repro.report.panels` (the same pairing as the
+report's HTML) and read the verdicts from the report's ``comparison.csv``, so the record
+agrees with the report by construction. Given the same results folder it is written again
+byte for byte (no timestamps; images rendered deterministically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ner_repro.core.errors import InputError
+from ner_repro.core.types import PathLike
+from ner_repro.data.acquire import read_manifest
+from ner_repro.data.published_numbers import FIGURE_ORDER
+from ner_repro.report.document import _fmt, _md_cell, _seed_range, read_comparison
+from ner_repro.report.panels import (
+    FIGURES,
+    Pair,
+    load_panels,
+    pair_panels,
+    select_numbers,
+    unclaimed_numbers,
+    unpaired_ours,
+    view_url,
+)
+from ner_repro.report.verdicts import NOT_COMPUTABLE, NOT_REPRODUCED, REPRODUCED
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".pdf", ".png", ".gif", ".svg", ".jpg")
+#: A GIF larger than this is copied at half size and every other frame.
+MAX_GIF_BYTES = 3_000_000
+PAGE_TITLES = {
+    "Fig1": "Fig1: NER vs CEBRA on the example session",
+    "Fig2": "Fig2: single-trial and trial-averaged NER embedding",
+    "Fig3": "Fig3: M1 embeddings of every method before and after alignment",
+    "Fig4": "Fig4: explained variance and direction accuracy (M1, PMd, S1)",
+    "Fig5": "Fig5: M1 self- and cross-session decoding",
+    "Fig6": "Fig6: PMd and M1 cross-session decoding",
+    "Fig7": "Fig7: S1 embeddings and decoding",
+    "Fig8": "Fig8: MC_Maze straight vs curved reaches",
+    "GIF": "The demo GIF",
+}
+NUMBER_COLUMNS = [
+    "method",
+    "session / group",
+    "split/decoder",
+    "number",
+    "published",
+    "ours: paper, mean ± SD (n)",
+    "range over seeds (median)",
+    "ours: corrected",
+    "verdict",
+    "reason",
+]
+
+
+# -- what was run ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    rule: str
+    wildcards: str
+    start: datetime
+    end: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+_RULE = re.compile(r"^(?:local)?rule (\w+):$")
+_FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)")
+
+
+def parse_snakemake_log(path: PathLike) -> list[Job]:
+    """The jobs of one Snakemake log (``.snakemake/log/*.snakemake.log``): rule, wildcards,
+    start and end (jobs that never finished are left out)."""
+    started: dict[str, list[Any]] = {}  # jobid -> [rule, wildcards, start]
+    jobs: list[Job] = []
+    stamp: datetime | None = None
+    rule, current = "", ""
+    for line in Path(path).read_text(errors="replace").splitlines():
+        line = line.rstrip()
+        if m := _STAMP.match(line):
+            stamp = datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y")
+            continue
+        if m := _RULE.match(line):
+            rule, current = m.group(1), ""
+            continue
+        stripped = line.strip()
+        if stripped.startswith("jobid:") and rule and stamp is not None:
+            current = stripped.split(":", 1)[1].strip()
+            started[current] = [rule, "", stamp]
+            rule = ""
+        elif stripped.startswith("wildcards:") and current in started:
+            started[current][1] = stripped.removeprefix("wildcards:").strip()
+        elif (m := _FINISHED.match(stripped)) and stamp is not None:
+            begun = started.pop(m.group(1), None)
+            if begun is not None:
+                jobs.append(Job(begun[0], begun[1], begun[2], stamp))
+    return jobs
+
+
+def stage_of(job: Job) -> str:
+    """The stage a job belongs to (training split by method)."""
+    if job.rule == "train_embedding":
+        method = dict(
+            kv.split("=", 1) for kv in job.wildcards.replace(" ", "").split(",") if "=" in kv
+        ).get("method", "?")
+        return f"training: {method}"
+    if job.rule in ("train_umap", "compile_umap"):
+        return "training: UMAP (both kinds, compilation included)"
+    if job.rule.startswith("render_"):
+        return "figures"
+    if job.rule in ("ingest_session", "fetch_recordings", "simulate_recording"):
+        return "data"
+    if job.rule in ("report", "fetch_published_figures"):
+        return "report"
+    return "analysis"
+
+
+def timing_table(logs: Sequence[PathLike]) -> tuple[pd.DataFrame, float]:
+    """Per stage: jobs, job-hours and the wall-clock span; and the run's total wall hours
+    (the sum over the logs, i.e. over the invocations that resumed the run)."""
+    rows, wall = [], 0.0
+    for path in sorted(logs, key=str):
+        jobs = parse_snakemake_log(path)
+        if not jobs:
+            continue
+        wall += (max(j.end for j in jobs) - min(j.start for j in jobs)).total_seconds()
+        rows += [{"stage": stage_of(j), "seconds": j.seconds} for j in jobs]
+    if not rows:
+        return pd.DataFrame(columns=["stage", "jobs", "job_hours"]), math.nan
+    frame = pd.DataFrame(rows)
+    table = (
+        frame.groupby("stage")
+        .agg(jobs=("seconds", "size"), job_hours=("seconds", lambda s: s.sum() / 3600))
+        .reset_index()
+        .sort_values("job_hours", ascending=False, kind="stable")
+    )
+    return table, wall / 3600
+
+
+def run_info(results: Path) -> dict[str, Any]:
+    """``report/run.json`` (written by the report rule), or an empty record."""
+    path = results / "report" / "run.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+# -- images ----------------------------------------------------------------------------------------
+def _pdf_to_png(pdf: Path, png: Path, dpi: int) -> None:
+    if shutil.which("pdftoppm") is None:
+        raise InputError(pdf, "pdftoppm (poppler-utils) is needed to render PDF panels as PNG")
+    with tempfile.TemporaryDirectory() as tmp:
+        stem = Path(tmp) / "page"
+        proc = subprocess.run(
+            ["pdftoppm", "-png", "-singlefile", "-r", str(dpi), str(pdf), str(stem)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise InputError(pdf, f"pdftoppm failed: {proc.stderr.strip()}")
+        png.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(stem.with_suffix(".png"), png)
+
+
+def _small_gif(src: Path, dst: Path) -> None:
+    from PIL import Image
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.stat().st_size <= MAX_GIF_BYTES:
+        shutil.copyfile(src, dst)
+        return
+    with Image.open(src) as im:
+        frames, durations = [], []
+        for i in range(getattr(im, "n_frames", 1)):
+            im.seek(i)
+            if i % 2:
+                continue
+            frame = im.convert("RGB")
+            frames.append(frame.resize((max(1, frame.width // 2), max(1, frame.height // 2))))
+            durations.append(2 * int(im.info.get("duration", 40)))
+    buf = io.BytesIO()
+    frames[0].save(
+        buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+    )
+    dst.write_bytes(buf.getvalue())
+
+
+def image_for(src: Path, out_dir: Path, rel: str, dpi: int) -> str:
+    """Our figure file as an image GitHub shows (PDF -> PNG); returns its path under out_dir."""
+    suffix = src.suffix.lower()
+    target = PurePosixPath("img") / rel
+    if suffix == ".pdf":
+        target = target.with_suffix(".png")
+        _pdf_to_png(src, out_dir / target, dpi)
+    elif suffix == ".gif":
+        _small_gif(src, out_dir / target)
+    else:
+        (out_dir / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, out_dir / target)
+    return target.as_posix()
+
+
+def _per_seed(text: Any) -> list[float]:
+    if not isinstance(text, str) or not text:
+        return []
+    return [float(p.split(":", 1)[1]) for p in text.split(";") if ":" in p]
+
+
+def _label(r: Mapping[str, Any]) -> str:
+    what = r["metric"] + ("" if r["statistic"] == "value" else f" {r['statistic']}")
+    where = "/".join(x for x in (r["split"], r["decoder"]) if x)
+    return f"{r['session']} {where} {what}"
+
+
+def spread_plot(numbers: pd.DataFrame, png: Path, title: str) -> bool:
+    """Our seeds around each published number, in units of the number's tolerance (the band
+    of +-1 is 'reproduced'); False when no row has a tolerance and seeds to draw."""
+    rows = [
+        r
+        for _, r in numbers.iterrows()
+        if np.isfinite(r["tolerance"]) and r["tolerance"] > 0 and _per_seed(r["paper_per_seed"])
+    ]
+    if not rows:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    height = 0.8 + 0.28 * len(rows)
+    fig, ax = plt.subplots(figsize=(7.5, height))
+    ax.axvspan(-1, 1, color="#dff0d8", zorder=0)
+    ax.axvline(0, color="#c0392b", lw=1, zorder=1)
+    labels = []
+    for i, r in enumerate(rows):
+        y = len(rows) - 1 - i
+        tol, ref = float(r["tolerance"]), float(r["reference"])
+        seeds = np.array(_per_seed(r["paper_per_seed"]))
+        x = (seeds - ref) / tol
+        ax.scatter(x, np.full_like(x, y), s=14, color="#1f4e79", zorder=3)
+        mean = (float(r["paper_mean"]) - ref) / tol
+        ax.plot([mean], [y], marker="|", ms=12, color="black", zorder=4)
+        labels.append(
+            f"{_label(r)}  (published {_fmt(ref, r['metric'], r['statistic'])}, "
+            f"±{_fmt(tol, r['metric'], r['statistic'])})"
+        )
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels[::-1], fontsize=6)
+    lim = max(3.0, *(abs(t) for t in ax.get_xlim()))
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("(ours - published) / tolerance", fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(
+        f"{title}\ndots: our seeds; bar: their mean; red: published; green: within tolerance",
+        fontsize=7,
+    )
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    from PIL import Image
+
+    png.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(buf) as im:  # 64 colours: a fifth of the bytes, the same picture
+        im.convert("RGB").quantize(colors=64).save(png, format="PNG", optimize=True)
+    return True
+
+
+def spread_images(
+    numbers: pd.DataFrame, out_dir: Path, stem: PurePosixPath, title: str
+) -> list[str]:
+    """One :func:`spread_plot` per method (a readable height each); their paths under out_dir."""
+    made = []
+    for method, part in numbers.groupby("method", sort=True):
+        png = stem.with_name(f"{stem.name}_{_slug(str(method))}_seeds.png")
+        if spread_plot(part, out_dir / png, f"{title}: {method}"):
+            made.append(png.as_posix())
+    return made
+
+
+# -- pages -----------------------------------------------------------------------------------------
+def _ours_text(r: Mapping[str, Any], mode: str) -> str:
+    n = r.get(f"{mode}_n")
+    if not isinstance(n, float) or not np.isfinite(n) or n == 0:
+        return "not measured"
+    sd = r[f"{mode}_sd"]
+    sd_text = f" ± {_fmt(sd, r['metric'], r['statistic'])}" if np.isfinite(sd) else ""
+    return f"{_fmt(r[f'{mode}_mean'], r['metric'], r['statistic'])}{sd_text} ({int(n)})"
+
+
+def _published_text(r: Mapping[str, Any]) -> str:
+    text = _fmt(r["published"], r["metric"], r["statistic"])
+    if r.get("reference_basis") and r["reference_basis"] != "published":
+        text += f" (vs {_fmt(r['reference'], r['metric'], r['statistic'])}: {r['reference_basis']})"
+    return text
+
+
+def number_rows(numbers: pd.DataFrame) -> list[list[str]]:
+    rows = []
+    for _, r in numbers.iterrows():
+        what = r["metric"] + ("" if r["statistic"] == "value" else f" {r['statistic']}")
+        rows.append(
+            [
+                r["method"],
+                r["session"],
+                "/".join(x for x in (r["split"], r["decoder"]) if x),
+                what,
+                _published_text(r),
+                _ours_text(r, "paper"),
+                _seed_range(r["paper_per_seed"], r["metric"], r["statistic"]),
+                _ours_text(r, "corrected"),
+                r["verdict"],
+                r["reason"],
+            ]
+        )
+    return rows
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_md_cell(str(c)) for c in r) + " |" for r in rows]
+    return [*lines, ""]
+
+
+def _verdict_line(numbers: pd.DataFrame) -> str:
+    judged = numbers[numbers["verdict"].isin([REPRODUCED, NOT_REPRODUCED])]
+    ok = int((judged["verdict"] == REPRODUCED).sum())
+    other = len(numbers) - len(judged)
+    text = f"{ok} of {len(judged)} directly comparable numbers reproduced"
+    return text + (f"; {other} not directly comparable or not measured" if other else "")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", PurePosixPath(name).stem)
+
+
+def figure_page(
+    figure: str,
+    pairs: Sequence[Pair],
+    comparison: pd.DataFrame,
+    rows_of_table: Sequence[Any],
+    results: Path,
+    out_dir: Path,
+    dpi: int,
+) -> list[str]:
+    """The Markdown of one figure's page; renders its images under ``out_dir/img``."""
+    lines = [f"# {PAGE_TITLES[figure]}", "", "[Back to the record](README.md)", ""]
+    part = comparison[comparison["figure"] == figure]
+    if len(part):
+        lines += [f"Published numbers of {figure}: {len(part)}; {_verdict_line(part)}.", ""]
+    for pair in pairs:
+        row = pair.row
+        lines.append(f"## {row.name}")
+        lines.append("")
+        if row.published:
+            link = view_url(pair.url) if pair.url else ""
+            lines.append(
+                f"**Authors' panel:** [{row.published}]({link})" if link else row.published
+            )
+        else:
+            lines.append("**Authors' panel:** none (a panel of ours only)")
+        lines.append("")
+        if row.note:
+            lines += [f"*{row.note}*", ""]
+        if pair.ours:
+            lines.append("**Ours** (seed 0):")
+            lines.append("")
+            for rel in pair.ours:
+                img = image_for(results / "figures" / rel, out_dir, rel, dpi)
+                lines.append(f"![{rel}]({img})")
+                lines.append("")
+        else:
+            lines += [f"**Ours:** none. {pair.reason}", ""]
+        numbers = select_numbers(row, comparison)
+        if len(numbers):
+            stem = PurePosixPath("img") / figure.lower() / _slug(row.name)
+            for png in spread_images(numbers, out_dir, stem, f"{figure} {row.name}"):
+                lines += [f"![spread over seeds]({png})", ""]
+            lines.append(f"Numbers this panel carries ({_verdict_line(numbers)}):")
+            lines.append("")
+            lines += _table(NUMBER_COLUMNS, number_rows(numbers))
+    rest = unclaimed_numbers(rows_of_table, comparison, figure)
+    if len(rest):
+        lines += [
+            "## Published numbers drawn in no panel",
+            "",
+            "Numbers the authors stored in their summaries (per-session values, test splits, "
+            "kNN curves, final losses) that no published panel shows: "
+            f"{_verdict_line(rest)}.",
+            "",
+        ]
+        stem = PurePosixPath("img") / figure.lower() / "unplotted"
+        for png in spread_images(rest, out_dir, stem, f"{figure}: numbers in no panel"):
+            lines += [f"![spread over seeds]({png})", ""]
+        lines += _table(NUMBER_COLUMNS, number_rows(rest))
+    return lines
+
+
+def summary_rows(comparison: pd.DataFrame) -> list[list[str]]:
+    """Per figure and method: reproduced / directly comparable, and the other verdicts."""
+    rows = []
+    for fig in FIGURE_ORDER:
+        part = comparison[comparison["figure"] == fig]
+        for method, sub in part.groupby("method", sort=True):
+            judged = sub[sub["verdict"].isin([REPRODUCED, NOT_REPRODUCED])]
+            ok = int((judged["verdict"] == REPRODUCED).sum())
+            share = f" ({100 * ok / len(judged):.0f} %)" if len(judged) else ""
+            others = sub["verdict"].value_counts()
+            rest = ", ".join(
+                f"{v}: {n}" for v, n in others.items() if v not in (REPRODUCED, NOT_REPRODUCED)
+            )
+            rows.append([fig, str(method), f"{ok} / {len(judged)}{share}", rest, str(len(sub))])
+    return rows
+
+
+def _methods_share(comparison: pd.DataFrame, methods: Sequence[str]) -> tuple[int, int]:
+    judged = comparison[
+        comparison["method"].isin(list(methods))
+        & comparison["verdict"].isin([REPRODUCED, NOT_REPRODUCED])
+    ]
+    return int((judged["verdict"] == REPRODUCED).sum()), len(judged)
+
+
+def readme(
+    comparison: pd.DataFrame,
+    info: Mapping[str, Any],
+    timing: pd.DataFrame,
+    wall_hours: float,
+    pages: Sequence[str],
+    pairs: Sequence[Pair],
+    results_name: str,
+    size_text: str,
+) -> list[str]:
+    lines = [
+        "# Reproduction record: Neural Embeddings Rank (NeurIPS 2024)",
+        "",
+        "Generated by `make record` from one results folder of the workflow "
+        f"(`{results_name}`); never edited by hand. Each page puts every panel the authors "
+        "published beside ours, with the published numbers it carries, our mean ± SD and range "
+        "over seeds, and the report's verdict. Verdicts compare the authors' evaluation "
+        "(`paper` mode); tolerances are the report's own.",
+        "",
+        "## What was run",
+        "",
+    ]
+    cfg = info.get("config") or {}
+    items = []
+    if info:
+        items.append(f"Code: commit `{info.get('commit', 'not recorded')}`")
+        items.append(
+            "Configuration: "
+            + ", ".join(
+                f"{k} = {cfg[k]}"
+                for k in ("evaluation", "seeds", "missing", "train_fraction", "device")
+                if k in cfg
+            )
+            + (
+                "; per-method seeds: "
+                + ", ".join(
+                    f"{m} {spec['seeds']}"
+                    for m, spec in (cfg.get("methods") or {}).items()
+                    if isinstance(spec, dict) and "seeds" in spec
+                )
+            )
+        )
+        if info.get("command"):
+            items.append(f"Command: `{info['command']}`")
+        if info.get("machine"):
+            items.append(f"Machine: {info['machine']}")
+        packages = info.get("packages") or {}
+        if packages:
+            items.append("Packages: " + ", ".join(f"{k} {v}" for k, v in sorted(packages.items())))
+        if info.get("sessions"):
+            items.append(f"Sessions ({len(info['sessions'])}): " + ", ".join(info["sessions"]))
+        if info.get("skipped"):
+            items.append(
+                f"Sessions of the configuration not available ({len(info['skipped'])}): "
+                + ", ".join(info["skipped"])
+            )
+    else:
+        items.append("report/run.json is absent: configuration and code version not recorded")
+    lines += [f"- {i}" for i in items] + [""]
+    if np.isfinite(wall_hours):
+        lines += [
+            f"Wall time (Snakemake's logs, all invocations of the run): {wall_hours:.2f} h. "
+            "Per stage, jobs and job-hours (jobs ran side by side, so job-hours exceed wall "
+            "hours):",
+            "",
+        ]
+        lines += _table(
+            ["stage", "jobs", "job-hours"],
+            [[r.stage, str(r.jobs), f"{r.job_hours:.2f}"] for r in timing.itertuples()],
+        )
+    else:
+        lines += ["Wall time: not measured (no Snakemake log in the results' run/ folder).", ""]
+
+    lines += ["## Summary", ""]
+    all_ok, all_n = _methods_share(comparison, sorted(set(comparison["method"])))
+    if all_n:
+        lines += [
+            f"All methods: {all_ok} of {all_n} directly comparable numbers reproduced "
+            f"({100 * all_ok / all_n:.0f} %).",
+            "",
+        ]
+    ner_ok, ner_n = _methods_share(comparison, ["NER", "CEBRA"])
+    if ner_n:
+        lines += [
+            f"NER and CEBRA together: {ner_ok} of {ner_n} directly comparable numbers "
+            f"reproduced ({100 * ner_ok / ner_n:.0f} %).",
+            "",
+        ]
+    lines += _table(
+        ["figure", "method", "reproduced / directly comparable", "other verdicts", "published"],
+        summary_rows(comparison),
+    )
+    with_partner = [p for p in pairs if p.row.published and p.ours]
+    published = [p for p in pairs if p.row.published]
+    lines += [
+        f"Published panels with a partner of ours in this run: {len(with_partner)} of "
+        f"{len(published)}; every other one says why on its page.",
+        "",
+        "Pages: " + " · ".join(f"[{p}]({p}.md)" for p in pages),
+        "",
+    ]
+    failed = comparison[comparison["verdict"] == NOT_REPRODUCED]
+    lines += [f"## What did not reproduce ({len(failed)})", ""]
+    if len(failed):
+        lines += _table(
+            ["figure", "panel", *NUMBER_COLUMNS],
+            [
+                [r["figure"], r["panel"], *number_rows(pd.DataFrame([r]))[0]]
+                for _, r in failed.iterrows()
+            ],
+        )
+    missing = comparison[comparison["verdict"] == NOT_COMPUTABLE]
+    if len(missing):
+        lines += [
+            f"Published numbers without a number of ours in this run: {len(missing)} "
+            "(listed on each figure's page with the reason).",
+            "",
+        ]
+    lines += [f"Size of this record: {size_text}.", ""]
+    return lines
+
+
+def _size(out_dir: Path) -> tuple[int, int]:
+    files = [p for p in out_dir.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def write_record(
+    results: PathLike,
+    out_dir: PathLike,
+    *,
+    dpi: int = 45,
+    name: str | None = None,
+) -> Path:
+    """Write the record of ``results`` into ``out_dir`` (replaced as a whole, atomically)."""
+    results = Path(results)
+    csv = results / "report" / "comparison.csv"
+    if not csv.is_file():
+        raise InputError(csv, "no report in this results folder: run `snakemake report` first")
+    comparison = read_comparison(csv)
+    info = run_info(results)
+    logs = sorted((results / "run").glob("*.snakemake.log"))
+    timing, wall = timing_table(logs)
+    rows = load_panels()
+    urls = {n: e.url for n, e in read_manifest().items() if e.kind == "figure"}
+    figures_dir = results / "figures"
+    ours = [
+        p.relative_to(figures_dir).as_posix()
+        for p in sorted(figures_dir.rglob("*"))
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    ]
+    pairs = pair_panels(rows, ours, {}, urls, published_absent="linked, not copied")
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        pages = []
+        for figure in FIGURES:
+            page_pairs = [p for p in pairs if p.figure == figure]
+            if not page_pairs and comparison[comparison["figure"] == figure].empty:
+                continue
+            text = figure_page(figure, page_pairs, comparison, rows, results, tmp, dpi)
+            (tmp / f"{figure}.md").write_text("\n".join(text).rstrip() + "\n")
+            pages.append(figure)
+        leftover = unpaired_ours(rows, ours)
+        if leftover:
+            log.warning("figures no panel row claims: %s", ", ".join(leftover))
+        comparison.to_csv(tmp / "comparison.csv", index=False)
+        n_files, n_bytes = _size(tmp)
+        size_text = f"{n_files + 1} files, {n_bytes / 1e6:.1f} MB before this README"
+        text = readme(
+            comparison,
+            info,
+            timing,
+            wall,
+            pages,
+            pairs,
+            name or results.name,
+            size_text,
+        )
+        if leftover:
+            text += [
+                "Figures of ours that no row of resources/published_panels.tsv claims: "
+                + ", ".join(leftover),
+                "",
+            ]
+        (tmp / "README.md").write_text("\n".join(text).rstrip() + "\n")
+        old = out_dir.with_name(f".{out_dir.name}.old")
+        if out_dir.exists():
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old.exists():
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Write the reproduction record of a results folder.")
+    ap.add_argument("results", help="the workflow's results folder (with report/ and figures/)")
+    ap.add_argument("out", nargs="?", default="docs/reproduction", help="where to write it")
+    ap.add_argument("--dpi", type=int, default=45, help="resolution of the PNG panels")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        out = write_record(args.results, args.out, dpi=args.dpi)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    n, size = _size(out)
+    print(f"wrote {out}: {n} files, {size / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,325 @@
+"""The authors' published panels: the manifest's entries, their pairing with ours
+(resources/published_panels.tsv) and the reproduction record built from a results folder."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from ner_repro.core.config import load_config
+from ner_repro.core.errors import InputError
+from ner_repro.data import acquire
+from ner_repro.data.published_numbers import load_published
+from ner_repro.plan import Plan
+from ner_repro.plan import report as plan_report
+from ner_repro.report import panels, record
+from ner_repro.report.ours import COMPARISON_COLUMNS
+from ner_repro.report.verdicts import NOT_COMPUTABLE, NOT_REPRODUCED, REPRODUCED
+
+from .conftest import SHARED_DIR
+
+COMMIT = "c8bdb72f25e9a4b90bdd2544f5e18654a73ee93a"
+FIGURES_DIR = SHARED_DIR / "data" / "ner-published-figures"
+AVAILABLE = [
+    "Chewie_20150629",
+    "Chewie_20150630",
+    "Chewie_20160929",
+    "Chewie_20161007",
+    "Han_20171201",
+    "Han_20171204",
+    "Han_20171207",
+]
+
+
+def _figure_entries() -> dict[str, acquire.Entry]:
+    return {n: e for n, e in acquire.read_manifest().items() if e.kind == "figure"}
+
+
+def test_manifest_pins_every_published_panel_to_the_authors_commit():
+    entries = _figure_entries()
+    assert len(entries) == 89  # 88 PDFs and the demo GIF
+    for name, entry in entries.items():
+        assert entry.url.startswith(f"https://github.com/NeuroscienceAI/NER/raw/{COMMIT}/")
+        assert " " not in entry.url and len(entry.sha256) == 64, name
+
+
+def test_manifest_checksums_match_the_shared_panels():
+    origin = FIGURES_DIR / "ORIGIN.tsv"
+    if not origin.is_file():
+        pytest.skip(f"published panels not found at {FIGURES_DIR}")
+    entries = _figure_entries()
+    with origin.open() as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    assert {r["file"] for r in rows} == set(entries)
+    for r in rows:
+        assert entries[r["file"]].url.endswith(
+            "/"
+            + "/".join(
+                __import__("urllib.parse").parse.quote(p) for p in r["original_path"].split("/")
+            )
+        )
+        digest = hashlib.sha256((FIGURES_DIR / r["file"]).read_bytes()).hexdigest()
+        assert digest == entries[r["file"]].sha256 == r["sha256"], r["file"]
+
+
+def test_every_published_panel_has_one_row_with_a_partner_or_a_reason():
+    rows = panels.load_panels()
+    published = [r.published for r in rows if r.published]
+    assert sorted(published) == sorted(_figure_entries())
+    assert len(published) == len(set(published))
+    for r in rows:
+        assert r.ours or r.note, r
+
+
+def _paper_plan(tmp_path: Path, **overrides) -> Plan:
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name in AVAILABLE:
+        (data / f"{name}_neural_con_dis_index.mat").write_bytes(b"")
+    config = load_config(
+        overrides={
+            "data_dir": str(data),
+            # Fig8 is drawn from the authors' embeddings when the NWB file is absent
+            "published_dir": str(SHARED_DIR / "data" / "ner-published"),
+            "results_dir": str(tmp_path / "results"),
+            "missing": "skip",
+            "mcmaze": {"nwb": str(tmp_path / "absent.nwb")},
+            **overrides,
+        }
+    )
+    return Plan(config, workdir=tmp_path)
+
+
+def test_the_table_pairs_every_figure_the_paper_config_plans(tmp_path):
+    if not (SHARED_DIR / "data" / "ner-published" / "Fig8").is_dir():
+        pytest.skip("the authors' published embeddings (Fig8) are not beside the clone")
+    plan = _paper_plan(tmp_path)
+    root = plan.results / "figures"
+    ours = [Path(f).relative_to(root).as_posix() for f in plan_report.report_figures(plan)]
+    assert ours, "the paper's configuration plans figures"
+    rows = panels.load_panels()
+    # every figure of ours has a row, and every pattern of the table finds its figure
+    assert panels.unpaired_ours(rows, ours) == []
+    pairs = panels.pair_panels(rows, ours)
+    for pair in pairs:
+        if pair.row.ours:
+            assert pair.ours, f"{pair.row.ours} matches no planned figure"
+    # the Fig4 PMd+S1 panel of the authors is two panels of ours
+    (both,) = [p for p in pairs if p.row.published == "Fig4/Velocities_6PMd+3S1_sessions.pdf"]
+    assert both.ours == ["fig4/Velocities_PMd_sessions.pdf", "fig4/Velocities_S1_sessions.pdf"]
+    # no partner: the reason is the row's note
+    (pmd,) = [p for p in pairs if p.row.published.startswith("Fig2/Chewie_20161014")]
+    assert pmd.ours == [] and "not public" in pmd.reason
+
+
+def test_number_selectors_pick_published_numbers():
+    published = load_published()
+    rows = panels.load_panels()
+    claimed: set[int] = set()
+    for r in rows:
+        if r.numbers:
+            picked = panels.select_numbers(r, published)
+            assert len(picked), f"{r.name}: selector {r.numbers} picks no published number"
+            assert not claimed & set(picked.index), f"{r.name}: a number on two panels"
+            claimed |= set(picked.index)
+    # e.g. the M1 velocity panel: the medians and the per-session training values
+    (vel,) = [r for r in rows if r.published == "Fig4/Velocities_10_M1_sessions.pdf"]
+    picked = panels.select_numbers(vel, published)
+    assert set(picked["metric"]) == {"vel_R2"} and set(picked["split"]) == {"train"}
+    assert {"median", "value"} <= set(picked["statistic"])
+    # the rest of a figure is listed as numbers in no panel
+    rest = panels.unclaimed_numbers(rows, published, "Fig4")
+    assert len(rest) and not set(rest.index) & claimed
+
+
+def test_malformed_panel_table_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "panels.tsv"
+    header = "\t".join(panels.PANEL_COLUMNS)
+    bad.write_text(f"{header}\nFig1/x.pdf\tFig1\t\t\t\n")
+    with pytest.raises(InputError, match=r"line 2.*no partner of ours and no note"):
+        panels.load_panels(bad)
+    bad.write_text(f"{header}\nFig1/x.pdf\tFig9\tfig1/x.pdf\t\t\n")
+    with pytest.raises(InputError, match="Fig9"):
+        panels.load_panels(bad)
+    bad.write_text(f"{header}\nFig1/x.pdf\tFig1\tfig1/x.pdf\tpanel\t\n")
+    with pytest.raises(InputError, match="selector"):
+        panels.load_panels(bad)
+
+
+def test_published_panels_are_fetched_in_error_mode_only(tmp_path):
+    folder = tmp_path / "panels"
+    plan = _paper_plan(tmp_path, published_figures_dir=str(folder), missing="error")
+    missing = plan_report.missing_published_figures(plan)
+    assert len(missing) == 89
+    targets = plan_report.published_figure_targets(missing, folder)
+    assert all(e.kind == "figure" for e in targets.values())
+    present = folder / "Fig3" / "NER_After_rotate_Chewie2015.pdf"
+    present.parent.mkdir(parents=True)
+    present.write_bytes(b"%PDF")
+    assert len(plan_report.missing_published_figures(plan)) == 88
+    assert plan_report.published_figures(plan) == {
+        "Fig3/NER_After_rotate_Chewie2015.pdf": folder / "Fig3" / "NER_After_rotate_Chewie2015.pdf"
+    }
+    skip = _paper_plan(tmp_path, published_figures_dir=str(folder))
+    assert plan_report.missing_published_figures(skip) == []
+    unset = _paper_plan(tmp_path, published_figures_dir=None)
+    assert plan_report.published_figures(unset) == {}
+    assert "published_figures_dir" in plan_report.published_figures_absent(unset)
+
+
+# -- the reproduction record -----------------------------------------------------------------------
+LOG = """\
+[Sun Dec  6 07:28:26 2026]
+localrule ingest_session:
+    output: results/paper/sessions/Han_20171201_S1.npz
+    jobid: 24
+    wildcards: monkey=Han, date=20171201, area=S1
+[Sun Dec  6 07:28:38 2026]
+rule train_embedding:
+    jobid: 7
+    wildcards: method=NER, session=Han_20171201_S1, seed=0
+[Sun Dec  6 07:28:40 2026]
+Finished jobid: 24 (Rule: ingest_session)
+[Sun Dec  6 07:36:38 2026]
+Finished jobid: 7 (Rule: train_embedding)
+[Sun Dec  6 07:36:39 2026]
+rule cross_decode:
+    jobid: 9
+"""
+
+
+def test_snakemake_log_gives_jobs_and_stages(tmp_path):
+    log = tmp_path / "x.snakemake.log"
+    log.write_text(LOG)
+    jobs = record.parse_snakemake_log(log)
+    assert [(j.rule, j.seconds) for j in jobs] == [
+        ("ingest_session", 14.0),
+        ("train_embedding", 480.0),
+    ]
+    assert record.stage_of(jobs[1]) == "training: NER"
+    table, wall = record.timing_table([log])
+    assert math.isclose(wall, (480 + 12) / 3600)
+    assert dict(zip(table["stage"], table["jobs"], strict=True)) == {"training: NER": 1, "data": 1}
+
+
+def _comparison() -> pd.DataFrame:
+    """A comparison table over the real published numbers: Fig4 measured (two seeds), the rest
+    not computable."""
+    published = load_published()
+    published = published[published["statistic"] != "matrix"].reset_index(drop=True)
+    rows = []
+    for i, p in published.iterrows():
+        row = {c: "" for c in COMPARISON_COLUMNS}
+        row.update({k: p[k] for k in COMPARISON_COLUMNS if k in p.index})
+        row.update(published=p["value"], published_display=p["display"], reference=p["value"])
+        row["reference_basis"] = "published"
+        if (
+            p["figure"] == "Fig4"
+            and p["panel"] in ("M1", "Velocities_10_M1_sessions")
+            and p["method"] in ("NER", "CEBRA")
+            and p["metric"] == "vel_R2"
+        ):
+            values = [float(p["value"]) + 0.01 * (i % 7), float(p["value"]) - 0.01]
+            ok = i % 5 != 0
+            row.update(
+                paper_mean=float(np.mean(values)),
+                paper_sd=float(np.std(values, ddof=1)),
+                paper_n=2,
+                paper_per_seed=";".join(f"{s}:{v:.6g}" for s, v in enumerate(values)),
+                corrected_mean=float(np.mean(values)),
+                corrected_sd=0.0,
+                corrected_n=2,
+                tolerance=0.05,
+                verdict=REPRODUCED if ok else NOT_REPRODUCED,
+                reason="within tolerance" if ok else "difference beyond tolerance",
+            )
+        else:
+            row.update(verdict=NOT_COMPUTABLE, reason="not computable: not run", paper_n=0)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _pdf(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [0, 1])
+    ax.set_title(text)
+    fig.savefig(path, metadata={"CreationDate": None})
+    plt.close(fig)
+
+
+def _results(tmp_path: Path) -> Path:
+    results = tmp_path / "results"
+    (results / "report").mkdir(parents=True)
+    _comparison().to_csv(results / "report" / "comparison.csv", index=False)
+    (results / "report" / "run.json").write_text(
+        '{"commit": "abc123", "config": {"evaluation": "paper", "seeds": [0, 1]}, '
+        '"machine": "test machine", "packages": {"cebra": "0.6.1"}, "sessions": ["Han_20171201_S1"]}'
+    )
+    for name in ("Velocities_M1_sessions", "Positions_M1_sessions"):
+        _pdf(results / "figures" / "fig4" / f"{name}.pdf", name)
+    _pdf(results / "figures" / "fig3" / "NER_Before_rotate_Chewie2015.pdf", "fig3")
+    (results / "run").mkdir()
+    (results / "run" / "2026-12-06T072823.snakemake.log").write_text(LOG)
+    return results
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
+    if record.shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    results = _results(tmp_path)
+    out = tmp_path / "record"
+    record.write_record(results, out)
+    first = _tree(out)
+    record.write_record(results, out)
+    assert _tree(out) == first, "the record is not regenerated identically"
+    assert not list(tmp_path.glob(".record.*")), "temporary folders left behind"
+
+    readme = first["README.md"].decode()
+    assert "commit `abc123`" in readme and "test machine" in readme
+    judged = _comparison()
+    n_ok = int((judged["verdict"] == REPRODUCED).sum())
+    n_bad = int((judged["verdict"] == NOT_REPRODUCED).sum())
+    assert f"{n_ok} of {n_ok + n_bad} directly comparable numbers reproduced" in readme
+    assert f"## What did not reproduce ({n_bad})" in readme
+    assert "Wall time (Snakemake's logs" in readme and "training: NER" in readme
+
+    fig4 = first["Fig4.md"].decode()
+    assert "img/fig4/Velocities_M1_sessions.png" in fig4
+    assert (
+        f"https://github.com/NeuroscienceAI/NER/blob/{COMMIT}/NER_Figs_pdf/Fig4/Velocities_10_M1_sessions.pdf"
+        in fig4
+    )
+    assert "img/fig4/Velocities_10_M1_sessions_NER_seeds.png" in fig4
+    assert first["img/fig4/Velocities_M1_sessions.png"].startswith(b"\x89PNG")
+    # a panel not built in this run, and one without a partner, each say why
+    assert "no figure of this run matches fig4/Direction_accuracy_across_time_M1.pdf" in fig4
+    fig2 = first["Fig2.md"].decode()
+    assert "not public" in fig2
+    # every published number of Fig4 is on the page: in a panel's table or in 'no panel'
+    assert fig4.count("| NER |") >= 1 and "Published numbers drawn in no panel" in fig4
+    assert "comparison.csv" in first
+
+
+def test_record_without_a_report_says_what_to_run(tmp_path):
+    with pytest.raises(InputError, match="snakemake report"):
+        record.write_record(tmp_path / "empty", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
