@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: install demo test test-slow test-slurm lint bench bench-pipeline paper-gpu clean-demo
+.PHONY: install demo test test-slow test-slurm lint bench bench-pipeline paper paper-gpu record clean-demo
 
 install: $(STAMP)
 
@@ -52,6 +52,30 @@ bench: $(STAMP)
 ## time of all_figures on N cores (extrapolated from short measured runs; see the script).
 bench-pipeline: $(STAMP)
 	$(BIN)/python benchmarks/bench_pipeline.py $(BENCH_ARGS)
+
+## The whole paper at config/config.yaml's settings (all seeds; the figures in the authors'
+## evaluation, the report in both) on every recording present (missing=skip), resumable:
+## run it again to go on. Snakemake's logs of each invocation are kept in
+## $(PAPER_RESULTS)/run/ for the record's wall times. PAPER_ARGS passes more --config, e.g.
+##   make paper PAPER_ARGS="data_dir=../shared/data/ner-sessions published_dir=../shared/data/ner-published published_figures_dir=../shared/data/ner-published-figures"
+PAPER_RESULTS ?= results/paper
+PAPER_ARGS    ?=
+paper: $(STAMP)
+	mkdir -p $(PAPER_RESULTS)/run && touch $(PAPER_RESULTS)/run/.started
+	printf '%s %s\n' "$$(date -u +%FT%TZ)" "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+	    >> $(PAPER_RESULTS)/run/invocations.txt
+	$(BIN)/snakemake --cores $(CORES) all_figures --keep-going \
+	    --config evaluation=paper missing=skip results_dir=$(PAPER_RESULTS) $(PAPER_ARGS); \
+	status=$$?; \
+	find .snakemake/log -name '*.snakemake.log' -newer $(PAPER_RESULTS)/run/.started \
+	    -exec cp {} $(PAPER_RESULTS)/run/ \; ; \
+	exit $$status
+
+## The reproduction record (docs/reproduction/) of a results folder: `make record`
+## after `make paper`; for a run still going, `tools/report_now.py` first (see README).
+RECORD ?= docs/reproduction
+record: $(STAMP)
+	$(BIN)/python -m ner_repro.report.record $(PAPER_RESULTS) $(RECORD)
 
 ## The paper at its own settings on one CUDA machine: NER, CEBRA and pi-VAE jobs on the
 ## GPU, GPU_JOBS of them at once (each asks for gpu=1; the models are small, well under

@@ -271,6 +271,7 @@ def _results(tmp_path: Path) -> Path:
     _pdf(results / "figures" / "fig3" / "NER_Before_rotate_Chewie2015.pdf", "fig3")
     (results / "run").mkdir()
     (results / "run" / "2026-12-06T072823.snakemake.log").write_text(LOG)
+    (results / "run" / "invocations.txt").write_text("2026-12-06T07:28:23Z 946307dabc\n")
     return results
 
 
@@ -295,6 +296,7 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
 
     readme = first["README.md"].decode()
     assert "commit `abc123`" in readme and "test machine" in readme
+    assert "2026-12-06T07:28:23Z `946307dabc`" in readme
     judged = _comparison()
     n_ok = int((judged["verdict"] == REPRODUCED).sum())
     n_bad = int((judged["verdict"] == NOT_REPRODUCED).sum())

@@ -156,10 +156,9 @@ def write_report(
     with atomic.atomic_path(html_path, suffix=".html") as tmp:
         Path(tmp).write_text(render_html(doc))
     if run_json is not None:
+        record = {**run_record(plan), "absent_outputs": sorted(outputs.missing)}
         with atomic.atomic_path(run_json, suffix=".json") as tmp:
-            Path(tmp).write_text(
-                json.dumps(run_record(plan), indent=1, sort_keys=True, default=str)
-            )
+            Path(tmp).write_text(json.dumps(record, indent=1, sort_keys=True, default=str))
     counts = Counter(frame["verdict"])
     log.info("report: %s", ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     return frame

@@ -174,6 +174,20 @@ def timing_table(logs: Sequence[PathLike]) -> tuple[pd.DataFrame, float]:
     return table, wall / 3600
 
 
+def invocations(results: Path) -> list[tuple[str, str]]:
+    """``run/invocations.txt`` (``make paper`` appends one line per invocation): (UTC start,
+    commit)."""
+    path = results / "run" / "invocations.txt"
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        when, _, commit = line.strip().partition(" ")
+        if when:
+            out.append((when, commit or "unknown"))
+    return out
+
+
 def run_info(results: Path) -> dict[str, Any]:
     """``report/run.json`` (written by the report rule), or an empty record."""
     path = results / "report" / "run.json"
@@ -466,6 +480,7 @@ def readme(
     pairs: Sequence[Pair],
     results_name: str,
     size_text: str,
+    invocations: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
     lines = [
         "# Reproduction record: Neural Embeddings Rank (NeurIPS 2024)",
@@ -481,8 +496,13 @@ def readme(
     ]
     cfg = info.get("config") or {}
     items = []
+    if invocations:
+        items.append(
+            "Invocations of the run (UTC start, code commit): "
+            + "; ".join(f"{when} `{commit}`" for when, commit in invocations)
+        )
     if info:
-        items.append(f"Code: commit `{info.get('commit', 'not recorded')}`")
+        items.append(f"Code that built the report: commit `{info.get('commit', 'not recorded')}`")
         items.append(
             "Configuration: "
             + ", ".join(
@@ -512,6 +532,12 @@ def readme(
             items.append(
                 f"Sessions of the configuration not available ({len(info['skipped'])}): "
                 + ", ".join(info["skipped"])
+            )
+        absent = info.get("absent_outputs") or []
+        if absent:
+            items.append(
+                f"**Run incomplete**: {len(absent)} analysis outputs the report reads were "
+                "absent when it was built; their numbers are 'not computable' below"
             )
     else:
         items.append("report/run.json is absent: configuration and code version not recorded")
@@ -636,6 +662,7 @@ def write_record(
             pairs,
             name or results.name,
             size_text,
+            invocations(results),
         )
         if leftover:
             text += [
