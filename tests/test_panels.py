@@ -325,3 +325,49 @@ def test_record_without_a_report_says_what_to_run(tmp_path):
     with pytest.raises(InputError, match="snakemake report"):
         record.write_record(tmp_path / "empty", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_report_html_puts_each_published_panel_beside_ours(tmp_path):
+    if not (FIGURES_DIR / "Fig4").is_dir():
+        pytest.skip(f"published panels not found at {FIGURES_DIR}")
+    from ner_repro import report
+
+    # two of the published panels (rasterising all 89 takes a minute or two)
+    folder = tmp_path / "published-figures"
+    for name in ("Fig4/Velocities_10_M1_sessions.pdf", "Fig7/Han2017_S1_vel_matrix.pdf"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes((FIGURES_DIR / name).read_bytes())
+    plan = _paper_plan(tmp_path, published_figures_dir=str(folder))
+    ours = plan.results / "figures" / "fig4" / "Velocities_M1_sessions.pdf"
+    _pdf(tmp_path / ours, "ours")
+    inputs = plan_report.report_inputs(plan)
+    assert len(inputs["published_figures"]) == 2  # the panels present: inputs of the rule
+    inputs["figures"] = [str(ours)]
+    out = tmp_path / "results" / "report"
+    report.write_report(
+        plan,
+        out / "report.md",
+        out / "report.html",
+        out / "comparison.csv",
+        inputs=inputs,
+        run_json=out / "run.json",
+    )
+    html = (out / "report.html").read_text()
+    start = html.index("<h4>Velocities_10_M1_sessions.pdf</h4>")
+    block = html[start : html.index("<div class='pair'>", start)]
+    assert block.count("<img src='data:image/png;base64,") == 2  # theirs and ours
+    assert f"NER/raw/{COMMIT}/NER_Figs_pdf/Fig4/Velocities_10_M1_sessions.pdf" in block
+    assert "<th>verdict</th>" in block  # the numbers the panel carries
+    # a published panel whose partner this run did not build says so
+    start = html.index("<h4>Han2017_S1_vel_matrix.pdf</h4>")
+    block = html[start : html.index("<div class='pair'>", start)]
+    assert block.count("<img") == 1 and "no figure of this run matches" in block
+    md = (out / "report.md").read_text()
+    assert "#### Velocities_10_M1_sessions.pdf" in md
+    run = __import__("json").loads((out / "run.json").read_text())
+    assert run["config"]["published_figures_dir"] == str(folder)
+    # a panel absent locally: linked, with the reason
+    start = html.index("<h4>NER_Before_rotate_Chewie2015.pdf</h4>")
+    block = html[start : html.index("<div class='pair'>", start)]
+    assert "not present locally" in block and "public file" in block
+    assert run["commit"] and run["machine"] and run["absent_outputs"]
