@@ -9,6 +9,8 @@ if config.get("simulate"):
             f"{DATA_DIR}/{{monkey}}_CO_{{date}}_sim.mat",
         log:
             f"{RESULTS}/logs/simulate/{{monkey}}_{{date}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/simulate/{{monkey}}_{{date}}.tsv"
         conda:
             "../../envs/data.yaml"
         params:
@@ -29,6 +31,8 @@ if PLAN.missing_recordings():
             [str(p) for p in PLAN.missing_recordings()],
         log:
             f"{RESULTS}/logs/fetch_recordings.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/fetch_recordings.tsv"
         conda:
             "../../envs/data.yaml"
         script:
@@ -43,6 +47,8 @@ rule ingest_session:
         f"{RESULTS}/sessions/{{monkey}}_{{date}}_{{area}}.npz",
     log:
         f"{RESULTS}/logs/ingest/{{monkey}}_{{date}}_{{area}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ingest/{{monkey}}_{{date}}_{{area}}.tsv"
     conda:
         "../../envs/data.yaml"
     params:

@@ -11,6 +11,8 @@ rule explained_variance:
         npz=f"{RESULTS}/analysis/explained_variance/{{group}}/{{method}}_{{mode}}_seed{{seed}}.npz",
     log:
         f"{RESULTS}/logs/explained_variance/{{group}}/{{method}}_{{mode}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/explained_variance/{{group}}/{{method}}_{{mode}}_seed{{seed}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
@@ -27,6 +29,8 @@ rule cross_decode:
         npz=f"{RESULTS}/analysis/crossdecode/{{group}}/{{method}}_{{decoder}}_{{mode}}_seed{{seed}}.npz",
     log:
         f"{RESULTS}/logs/crossdecode/{{group}}/{{method}}_{{decoder}}_{{mode}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/crossdecode/{{group}}/{{method}}_{{decoder}}_{{mode}}_seed{{seed}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     # One thread: two jobs at a time keep both cores busy through each job's start-up.
@@ -46,6 +50,8 @@ rule method_stats:
         f"{RESULTS}/analysis/stats/{{group}}/{{decoder}}_{{mode}}_seed{{seed}}.csv",
     log:
         f"{RESULTS}/logs/stats/{{group}}/{{decoder}}_{{mode}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/stats/{{group}}/{{decoder}}_{{mode}}_seed{{seed}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -63,6 +69,8 @@ rule rotate_to_anchor:
         f"{RESULTS}/analysis/alignment/{{group}}/{{method}}_to_{{anchor}}_{{mode}}_seed{{seed}}.npz",
     log:
         f"{RESULTS}/logs/alignment/{{group}}/{{method}}_to_{{anchor}}_{{mode}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/alignment/{{group}}/{{method}}_to_{{anchor}}_{{mode}}_seed{{seed}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -78,6 +86,8 @@ rule insample_decoding:
         csv=f"{RESULTS}/analysis/insample/{{session}}/{{method}}_seed{{seed}}.csv",
     log:
         f"{RESULTS}/logs/insample/{{session}}/{{method}}_seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/insample/{{session}}/{{method}}_seed{{seed}}.tsv"
     conda:
         "../../envs/analysis.yaml"
     script:

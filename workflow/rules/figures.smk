@@ -18,6 +18,8 @@ for _spec in FIGURE_SPECS.values():
         log:
             notebook=f"{RESULTS}/logs/figures/{_spec.name}.ipynb",
             text=f"{RESULTS}/logs/figures/{_spec.name}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/figures/{_spec.name}.tsv"
         conda:
             "../../envs/figures.yaml"
         threads: 1

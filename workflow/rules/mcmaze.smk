@@ -16,6 +16,8 @@ if MCMAZE.get("synthetic"):
             MCMAZE["nwb"],
         log:
             f"{RESULTS}/logs/mcmaze/synthetic_nwb.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/mcmaze/synthetic_nwb.tsv"
         conda:
             "../../envs/data.yaml"
         params:
@@ -61,6 +63,8 @@ if MCMAZE:
             csv=f"{RESULTS}/analysis/mcmaze/MCMaze_{{mcset}}/{{method}}_seed{{seed}}.csv",
         log:
             f"{RESULTS}/logs/mcmaze/MCMaze_{{mcset}}/{{method}}_seed{{seed}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/mcmaze/MCMaze_{{mcset}}/{{method}}_seed{{seed}}.tsv"
         wildcard_constraints:
             mcset=r"[A-Za-z0-9-]+",
         conda:
@@ -79,6 +83,8 @@ if MCMAZE:
             csv=f"{RESULTS}/analysis/mcmaze/MCMaze_{{mcset}}/{{method}}_published.csv",
         log:
             f"{RESULTS}/logs/mcmaze/MCMaze_{{mcset}}/{{method}}_published.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/mcmaze/MCMaze_{{mcset}}/{{method}}_published.tsv"
         wildcard_constraints:
             mcset=r"[A-Za-z0-9-]+",
         conda:

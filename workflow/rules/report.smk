@@ -21,6 +21,8 @@ if MISSING_PANELS:
             [str(p) for p in MISSING_PANELS],
         log:
             f"{RESULTS}/logs/fetch_published_figures.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/fetch_published_figures.tsv"
         conda:
             "../../envs/analysis.yaml"
         params:
