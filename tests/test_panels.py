@@ -302,6 +302,7 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     n_bad = int((judged["verdict"] == NOT_REPRODUCED).sum())
     assert f"{n_ok} of {n_ok + n_bad} directly comparable numbers reproduced" in readme
     assert f"## What did not reproduce ({n_bad})" in readme
+    assert f"{n_bad} not investigated yet" in readme
     assert "Wall time (Snakemake's logs" in readme and "training: NER" in readme
 
     fig4 = first["Fig4.md"].decode()
@@ -371,3 +372,22 @@ def test_report_html_puts_each_published_panel_beside_ours(tmp_path):
     block = html[start : html.index("<div class='pair'>", start)]
     assert "not present locally" in block and "public file" in block
     assert run["commit"] and run["machine"] and run["absent_outputs"]
+
+
+def test_findings_select_published_numbers_and_malformed_rows_are_errors(tmp_path):
+    from ner_repro.report import findings
+
+    published = load_published()
+    rows = findings.load_findings()
+    assert rows
+    for f in rows:
+        assert len(panels.select(published, f.selector)), f"{f.text[:40]}... selects nothing"
+    causes = findings.findings_for(published, rows)
+    offdiag = (published["figure"] == "Fig7") & (published["statistic"] == "offdiag_mean")
+    assert causes[offdiag].str.contains("get_best_R").all()
+    diag = (published["figure"] == "Fig7") & (published["statistic"] == "diag_mean")
+    assert (causes[diag] == "").all()
+    bad = tmp_path / "f.tsv"
+    bad.write_text("numbers\tfinding\tevidence\nfigure=Fig1\t\tx\n")
+    with pytest.raises(InputError, match="line 2"):
+        findings.load_findings(bad)

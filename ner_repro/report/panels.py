@@ -47,7 +47,7 @@ class PanelRow:
         return PurePosixPath(self.published or self.ours[0]).name
 
 
-def _parse_numbers(text: str, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def parse_selector(text: str, where: PathLike | str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     out = []
     for part in filter(None, text.split("&")):
         key, sep, values = part.partition("=")
@@ -77,7 +77,7 @@ def load_panels(path: PathLike = PANELS_TSV) -> list[PanelRow]:
             raise InputError(where, "a row needs a published panel, a panel of ours, or both")
         if published and not patterns and not note:
             raise InputError(where, f"{published} has no partner of ours and no note saying why")
-        rows.append(PanelRow(published, figure, patterns, _parse_numbers(numbers, where), note))
+        rows.append(PanelRow(published, figure, patterns, parse_selector(numbers, where), note))
     return rows
 
 
@@ -150,16 +150,26 @@ def unpaired_ours(rows: Sequence[PanelRow], our_files: Iterable[str]) -> list[st
     return [f for f in files if f not in claimed]
 
 
+def select(
+    comparison: pd.DataFrame,
+    selector: Sequence[tuple[str, Sequence[str]]],
+    where: PathLike | str = PANELS_TSV,
+) -> pd.DataFrame:
+    """The rows of a comparison table whose columns take one of the selector's values
+    (``((column, values), ...)``, as :func:`parse_selector` reads ``column=v1|v2&...``)."""
+    keep = pd.Series(True, index=comparison.index)
+    for column, values in selector:
+        if column not in comparison.columns:
+            raise InputError(where, f"selector names the unknown column {column!r}")
+        keep &= comparison[column].astype(str).isin(list(values))
+    return comparison[keep]
+
+
 def select_numbers(row: PanelRow, comparison: pd.DataFrame) -> pd.DataFrame:
     """The rows of the report's comparison table that ``row``'s panel carries."""
     if not row.numbers or comparison.empty:
         return comparison.iloc[0:0]
-    keep = comparison["figure"] == row.figure
-    for column, values in row.numbers:
-        if column not in comparison.columns:
-            raise InputError(PANELS_TSV, f"numbers selector names the unknown column {column!r}")
-        keep &= comparison[column].astype(str).isin(values)
-    return comparison[keep]
+    return select(comparison, (("figure", (row.figure,)), *row.numbers))
 
 
 def unclaimed_numbers(

@@ -45,6 +45,7 @@ from ner_repro.core.types import PathLike
 from ner_repro.data.acquire import read_manifest
 from ner_repro.data.published_numbers import FIGURE_ORDER
 from ner_repro.report.document import _fmt, _md_cell, _seed_range, read_comparison
+from ner_repro.report.findings import NOT_INVESTIGATED, findings_for, load_findings
 from ner_repro.report.panels import (
     FIGURES,
     Pair,
@@ -84,6 +85,7 @@ NUMBER_COLUMNS = [
     "ours: corrected",
     "verdict",
     "reason",
+    "measured cause (not reproduced only)",
 ]
 
 
@@ -347,7 +349,11 @@ def _published_text(r: Mapping[str, Any]) -> str:
 
 def number_rows(numbers: pd.DataFrame) -> list[list[str]]:
     rows = []
-    for _, r in numbers.iterrows():
+    causes = findings_for(numbers, load_findings())
+    for i, r in numbers.iterrows():
+        cause = ""
+        if r["verdict"] == NOT_REPRODUCED:
+            cause = causes[i] or NOT_INVESTIGATED
         what = r["metric"] + ("" if r["statistic"] == "value" else f" {r['statistic']}")
         rows.append(
             [
@@ -361,6 +367,7 @@ def number_rows(numbers: pd.DataFrame) -> list[list[str]]:
                 _ours_text(r, "corrected"),
                 r["verdict"],
                 r["reason"],
+                cause,
             ]
         )
     return rows
