@@ -332,8 +332,8 @@ def spread_images(
 
 # -- pages -----------------------------------------------------------------------------------------
 def _ours_text(r: Mapping[str, Any], mode: str) -> str:
-    n = r.get(f"{mode}_n")
-    if not isinstance(n, float) or not np.isfinite(n) or n == 0:
+    n = pd.to_numeric(r.get(f"{mode}_n"), errors="coerce")
+    if not np.isfinite(n) or n == 0:
         return "not measured"
     sd = r[f"{mode}_sd"]
     sd_text = f" ± {_fmt(sd, r['metric'], r['statistic'])}" if np.isfinite(sd) else ""
@@ -597,10 +597,17 @@ def readme(
         lines += _table(
             ["figure", "panel", *NUMBER_COLUMNS],
             [
-                [r["figure"], r["panel"], *number_rows(pd.DataFrame([r]))[0]]
-                for _, r in failed.iterrows()
+                [r["figure"], r["panel"], *row]
+                for (_, r), row in zip(failed.iterrows(), number_rows(failed), strict=True)
             ],
         )
+        causes = findings_for(failed, load_findings())
+        open_ = int((causes == "").sum())
+        lines += [
+            f"With a measured cause: {len(failed) - open_} of {len(failed)}; {open_} not "
+            "investigated yet (the causes found are in resources/findings.tsv).",
+            "",
+        ]
     missing = comparison[comparison["verdict"] == NOT_COMPUTABLE]
     if len(missing):
         lines += [
