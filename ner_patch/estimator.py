@@ -34,6 +34,8 @@ from typing import Any
 import cebra
 import cebra.data
 import cebra.solver
+import numpy as np
+import scipy.sparse
 import torch
 
 from ner_patch.data import NERDataLoader, Search, make_index, resolve_search
@@ -301,20 +303,56 @@ class NER(SeededCEBRA):
         ]
     )
 
-    def fit(self, X: Any, *y: Any, **kwargs: Any) -> NER:
-        """Fit as :meth:`SeededCEBRA.fit` on neural data ``X`` and one label array ``y``
-        (checked first: :func:`ner_patch.labels.check_labels`)."""
+    def _checked_labels(self, X: Any, y: tuple[Any, ...]) -> np.ndarray:
+        """The one label array, checked (:func:`ner_patch.labels.check_labels`), with the
+        label metric it implies (``label_metric_``)."""
+        _refuse_sparse(X)
         if len(y) != 1:
             raise ValueError(
                 f"y: NER takes exactly one continuous label array, got {len(y)} label arrays"
             )
-        labels = check_labels(y[0], n_samples=len(X))
+        labels = check_labels(y[0], n_samples=_n_samples(X))
         self.label_metric_ = resolve_metric(
             labels.shape[1], self.positive_columns, self.circular_columns, self.label_weights
         )
         check_rankable(labels, self.label_metric_)
+        return labels
+
+    def _check_n_features(self, X: Any) -> None:
+        """A fitted model refuses data with another number of features, in scikit-learn's
+        words (stock CEBRA does not check, and fails deep inside torch)."""
+        _refuse_sparse(X)
+        expected = getattr(self, "n_features_in_", None)
+        shape = getattr(X, "shape", None)
+        if shape is None:
+            shape = np.asarray(X).shape
+        if expected is not None and len(shape) == 2 and shape[1] != expected:
+            raise ValueError(
+                f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                f"{expected} features as input"
+            )
+
+    def fit(self, X: Any, *y: Any, **kwargs: Any) -> NER:
+        """Fit as :meth:`SeededCEBRA.fit` on neural data ``X`` and one label array ``y``
+        (checked first: :func:`ner_patch.labels.check_labels`)."""
+        labels = self._checked_labels(X, y)
         super().fit(X, labels, **kwargs)
         return self
+
+    def partial_fit(self, X: Any, *y: Any, **kwargs: Any) -> NER:
+        """Go on training (as :meth:`cebra.CEBRA.partial_fit`) on ``X`` and one label array
+        ``y``, checked as by :meth:`fit`."""
+        if hasattr(self, "state_"):
+            self._check_n_features(X)
+        labels = self._checked_labels(X, y)
+        super().partial_fit(X, labels, **kwargs)
+        return self
+
+    def transform(self, X: Any, *args: Any, **kwargs: Any) -> Any:
+        """Embed ``X`` (as :meth:`cebra.CEBRA.transform`), which must have the number of
+        features the model was fitted on."""
+        self._check_n_features(X)
+        return super().transform(X, *args, **kwargs)
 
     def _prepare_fit(self, X: Any, *y: Any) -> Any:
         solver, model, loader, is_multisession = super()._prepare_fit(X, *y)
@@ -379,6 +417,21 @@ class NER(SeededCEBRA):
     def _check_solver_name(cls, solver_name: str, filename: str | os.PathLike[str]) -> None:
         if solver_name != SOLVER_NAME:
             raise ValueError(f"{filename} holds a {solver_name!r} CEBRA model, not an NER model")
+
+
+def _n_samples(X: Any) -> int:
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.asarray(X).shape
+    return int(shape[0]) if len(shape) else 0
+
+
+def _refuse_sparse(X: Any) -> None:
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"X: sparse input ({type(X).__name__}) is not supported: NER trains on dense "
+            "arrays; pass X.toarray()"
+        )
 
 
 def _single_offset(time_offsets: int | Iterable[int]) -> int:

@@ -179,9 +179,15 @@ def resolve(
 def check_labels(y: Any, n_samples: int | None = None) -> np.ndarray:
     """``y`` as a ``(T, k)`` float array NER can rank; ``ValueError`` (naming ``y``) if not.
 
-    Accepts an array-like or tensor of numbers, ``(T,)`` (one column) or ``(T, k)``. Refused:
-    non-numeric values, other shapes, a length other than ``n_samples`` (the rows of the
-    neural data), NaN or infinite values. Float32 and float64 labels keep their dtype; other
+    Accepts an array-like or tensor of real numbers, ``(T,)`` (one column) or ``(T, k)``, of
+    at least two samples. Integers are numbers like any other: NER ranks samples by label
+    distance, which suits counts, ordered levels or binned positions; for codes of unordered
+    classes the distance means nothing, and a one-hot array (distance 0 within a class, 2
+    between classes) says what is meant. An object array holding only numbers is read as
+    numbers. Refused, with the words scikit-learn users look for: complex numbers ("Complex
+    data not supported"), non-numeric values ("Unknown label type"), a single sample ("1
+    sample"); also other shapes, a length other than ``n_samples`` (the rows of the neural
+    data), NaN or infinite values. Float32 and float64 labels keep their dtype; other
     numbers become float32. Constant columns are :func:`check_rankable`'s.
     """
     if torch.is_tensor(y):
@@ -192,12 +198,27 @@ def check_labels(y: Any, n_samples: int | None = None) -> np.ndarray:
         raise ValueError(
             f"y: labels must be a numeric array, got {type(y).__name__} ({exc})"
         ) from None
+    if arr.dtype.kind == "c":
+        raise ValueError(
+            f"y: labels must be real numbers, got dtype {arr.dtype}: Complex data not supported"
+        )
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            example = next((v for v in arr.ravel() if not _is_real(v)), None)
+            raise ValueError(
+                f"y: labels must be numeric; Unknown label type: an object array holding "
+                f"{type(example).__name__} values (e.g. {example!r})"
+            ) from None
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"y: labels must be numeric, got dtype {arr.dtype}")
+        raise ValueError(f"y: labels must be numeric; Unknown label type: dtype {arr.dtype}")
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"y: labels must have shape (T,) or (T, k), got {arr.shape}")
+    if arr.shape[0] == 1:
+        raise ValueError("y: 1 sample: NER ranks samples against each other and needs at least 2")
     if n_samples is not None and arr.shape[0] != n_samples:
         raise ValueError(
             f"y: {arr.shape[0]} rows of labels for {n_samples} rows of neural data (X)"
@@ -213,6 +234,10 @@ def check_labels(y: Any, n_samples: int | None = None) -> np.ndarray:
             f"{rows[0]}); drop or fill those bins"
         )
     return arr
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def check_rankable(labels: np.ndarray, metric: LabelMetric) -> None:
