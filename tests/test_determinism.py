@@ -4,7 +4,7 @@ bit-identical embeddings and metrics; different seeds give different runs, each 
 Each method runs twice in fresh processes (so nothing is shared through global state),
 on a small simulated session. GPU runs are not covered: CUDA's scatter/atomic kernels make
 GPU training non-deterministic unless torch's deterministic algorithms are forced (see
-README, "Reproducibility").
+docs/workflow.md, "Reproducibility and faults").
 """
 
 from __future__ import annotations

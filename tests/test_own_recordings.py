@@ -1,5 +1,5 @@
 """One's own recordings through the workflow: the file layout and config entries of the
-README ("Your own recordings in the workflow"), on a simulated dataset the paper's config
+docs/own-data.md ("Your own recordings in the workflow"), on a simulated dataset the paper's config
 does not have, with the targets `embeddings` and `decoding`."""
 
 from __future__ import annotations
