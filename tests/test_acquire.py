@@ -10,6 +10,8 @@ import pytest
 from ner_repro.core.errors import InputError
 from ner_repro.data import acquire
 
+AUTHORS_COMMIT = "c8bdb72f25e9a4b90bdd2544f5e18654a73ee93a"
+
 
 def test_manifest_lists_every_configured_recording():
     from ner_repro.core.config import load_config
@@ -21,10 +23,28 @@ def test_manifest_lists_every_configured_recording():
     for key in plan.configured():
         entry = manifest[ner_filename(key.monkey, key.date)]
         assert entry.kind == "recording" and entry.url.startswith(
-            "https://github.com/NeuroscienceAI/NER/raw/main/data/"
+            f"https://github.com/NeuroscienceAI/NER/raw/{AUTHORS_COMMIT}/data/"
         )
     assert sum(e.kind == "recording" for e in manifest.values()) == 19
-    assert any(e.kind == "nwb" and e.url.startswith("dandi://000128/") for e in manifest.values())
+    assert any(
+        e.kind == "nwb" and e.url.startswith("dandi://000128/0.220113.0400/")
+        for e in manifest.values()
+    )
+
+
+def test_every_input_is_pinned_and_only_the_unobtainable_lack_a_checksum():
+    manifest = acquire.read_manifest()
+    for entry in manifest.values():
+        assert "/raw/main/" not in entry.url and "/draft/" not in entry.url, entry.url
+        if entry.url.startswith("https://github.com/"):
+            assert f"/raw/{AUTHORS_COMMIT}/" in entry.url
+    without = sorted(e.file for e in manifest.values() if not e.sha256)
+    # the six Chewie files (each over 4 MiB) and MC_Maze's NWB file were not obtainable
+    assert without == sorted(
+        [f"Chewie_{d}_neural_con_dis_index.mat" for d in
+         ("20150313", "20150319", "20161005", "20161006", "20161014", "20161021")]
+        + ["sub-Jenkins_ses-full_desc-train_behavior+ecephys.nwb"]
+    )  # fmt: skip
 
 
 def test_manifest_checksums_match_the_shared_files(ner_sessions_dir):
