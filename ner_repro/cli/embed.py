@@ -68,7 +68,7 @@ from ner_repro.cli.inputs import (
 )
 from ner_repro.core import atomic, provenance
 from ner_repro.core.embedding import EmbeddingRun
-from ner_repro.core.errors import InputError
+from ner_repro.core.errors import InputError, OutputError
 from ner_repro.methods.kinds import KINDS
 
 __all__ = ["build_parser", "main", "run"]
@@ -474,6 +474,15 @@ def check_out(out: Path, force: bool) -> None:
         raise InputError(out, "--out: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise InputError(out, "--out: the folder is not empty; choose another or pass --force")
+    # Before training, not after: a folder that cannot take the outputs is known now.
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK):
+        raise OutputError(out, f"--out: cannot write in {existing} (read-only or no permission)")
+    free = atomic.free_bytes(existing)
+    if free is not None and free < atomic.FULL_BELOW_BYTES:
+        raise OutputError(out, f"--out: the device holding {existing} is full ({free} bytes free)")
 
 
 def publish(tmp: Path, out: Path) -> None:
@@ -683,9 +692,13 @@ def _write_outputs(
     """Write every output into a new folder next to ``out``, then move it onto ``out``."""
     from ner_repro.cli import figures
 
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-    tmp.mkdir()  # permissions as the umask says (a mkdtemp folder would stay private)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()  # permissions as the umask says (a mkdtemp folder would stay private)
+    except OSError as exc:
+        failure = atomic.write_failure(tmp, exc)
+        raise (OutputError(out, f"--out: {failure.problem}") if failure else exc) from exc
     try:
         record.save(tmp / "embedding.npz")
         model.save(str(tmp / "model.pt"))
@@ -709,8 +722,11 @@ def _write_outputs(
         )
         atomic.write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
         publish(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        failure = atomic.write_failure(out / "model.pt", exc)
+        if failure is not None:
+            raise OutputError(out, f"--out: {failure.problem}") from exc
         raise
 
 
@@ -761,6 +777,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except OutputError as exc:  # nothing is left in --out
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing written", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ a failed check never leaves a half-written file that a later run would trust.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ner_repro.core.errors import InputError
+from ner_repro.core.errors import InputError, OutputError
 
 
 @contextlib.contextmanager
@@ -27,11 +28,14 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     (and absent if it did not exist before).
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     suffix = target.suffix if suffix is None else suffix
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=f"{suffix}.part", dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.stem}.", suffix=f"{suffix}.part", dir=target.parent
+        )
+    except OSError as exc:
+        raise write_failure(target, exc) or exc from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -39,10 +43,55 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         # mkstemp creates the file private (0600); give it the permissions of a normal file.
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        failure = write_failure(target, exc)
+        if failure is not None:
+            raise failure from exc
         raise
+
+
+#: Below this many free bytes a failed write is put down to a full disk (torch.save, for one,
+#: reports a full disk as ``RuntimeError: ... unexpected pos``, not as an OSError).
+FULL_BELOW_BYTES = 1 << 20
+
+
+def free_bytes(where: str | os.PathLike[str]) -> int | None:
+    """Bytes free to this user on the file system holding ``where`` (its nearest existing
+    folder); ``None`` where that cannot be read."""
+    path = Path(where)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def write_failure(target: str | os.PathLike[str], exc: BaseException) -> OutputError | None:
+    """The one-line :class:`OutputError` for a write of ``target`` that failed with ``exc``
+    because of where it was written (full disk, read-only or unwritable folder); ``None`` when
+    the cause is something else (then the original error stands)."""
+    if isinstance(exc, OutputError):
+        return exc
+    folder = Path(target).parent
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutputError(target, f"cannot write: no space left on the device holding {folder}")
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return OutputError(target, f"cannot write: {folder} is on a read-only file system")
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        return OutputError(target, f"cannot write: permission denied in {folder}")
+    if isinstance(exc, Exception):
+        free = free_bytes(folder)
+        if free is not None and free < FULL_BELOW_BYTES:
+            return OutputError(
+                target,
+                f"cannot write: the device holding {folder} is full ({free} bytes free; "
+                f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:120] if str(exc).strip() else ''})",
+            )
+    return None
 
 
 def _umask() -> int:

@@ -24,3 +24,13 @@ class InputError(ValueError):
 
 class AcquisitionError(RuntimeError):
     """Inputs are missing and could not be downloaded."""
+
+
+class OutputError(RuntimeError):
+    """An output could not be written (a full disk, a read-only or unwritable folder), stated
+    as ``<path>: <cause>`` in one line, like :class:`InputError`."""
+
+    def __init__(self, path: str | PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

@@ -8,6 +8,7 @@ with one clear line (file and problem) instead of a deep traceback.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import sys
 import time
@@ -15,7 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ner_repro.core.errors import AcquisitionError, InputError
+from ner_repro.core.atomic import write_failure
+from ner_repro.core.errors import AcquisitionError, InputError, OutputError
 
 log = logging.getLogger("ner_repro")
 
@@ -63,6 +65,21 @@ def logging_to(path: str | Path | None) -> Iterator[None]:
             sys.stdout, sys.stderr = old_out, old_err
 
 
+def _write_failure(snakemake: Any, exc: Exception) -> OutputError | None:
+    """A failure to write one of the job's outputs (full disk, read-only or unwritable
+    folder) as one line; ``None`` for anything else, which keeps its traceback."""
+    outputs = [Path(str(p)) for p in snakemake.output]
+    if not outputs:
+        return None
+    name = getattr(exc, "filename", None)
+    target = Path(name) if name else outputs[0]
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        folders = {p.parent.resolve() for p in outputs}
+        if target.parent.resolve() not in folders:
+            return None  # an input or a tool's own file, not where the job writes
+    return write_failure(target, exc)
+
+
 def run(snakemake: Any, job: Callable[[Any], None]) -> None:
     """Run ``job(snakemake)`` with logging to ``snakemake.log[0]``, on the job's threads.
 
@@ -89,7 +106,13 @@ def run(snakemake: Any, job: Callable[[Any], None]) -> None:
         )
         try:
             job(snakemake)
-        except (InputError, AcquisitionError) as exc:
+        except (InputError, AcquisitionError, OutputError) as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+        except Exception as exc:
+            failure = _write_failure(snakemake, exc)
+            if failure is None:
+                raise
+            print(f"ERROR: {failure}", file=sys.stderr)
             raise SystemExit(1) from None
         log.info("done in %.1f s", time.perf_counter() - start)

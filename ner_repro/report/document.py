@@ -414,7 +414,7 @@ def build_document(
             "Every published number next to ours in both evaluation modes, with the spread over "
             f"seeds and a verdict. Seeds: {', '.join(map(str, summary['seeds']))}. Figures are "
             f"drawn in the '{summary['evaluation']}' mode. Built "
-            f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} from the "
+            f"{_dt.datetime.now(_dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} from the "
             "analysis outputs; published values from resources/published_numbers.tsv.",
         ),
     ]
