@@ -387,3 +387,23 @@ def test_fig4_kNN_twin_on_a_small_session():
     assert res.knn is not None and res.train.vel_r2 > 0.8
     table = ev.explained_variance_table([run], "paper", decoders=["linear", "knn"])
     assert table.arrays()["knn_k_vel"][0] == res.knn[0].best_k
+
+
+def test_curve_peak_skips_nan_bins_and_has_no_peak_without_values():
+    curve = np.array([np.nan, 40.0, 55.0, np.nan])
+    assert ev.curve_peak(curve) == (55.0, 60.0)
+    assert ev.curve_peak(curve, time_ms=np.array([0.0, 10.0, 20.0, 30.0])) == (55.0, 20.0)
+    peak, when = ev.curve_peak(np.full(4, np.nan))
+    assert np.isnan(peak) and np.isnan(when)
+
+
+def test_session_names_are_split_in_one_place():
+    from ner_repro.core.config import session_parts
+    from ner_repro.plotting import matrices, style
+
+    assert session_parts("Chewie_20161007_M1") == ("Chewie", "20161007", "M1")
+    assert session_parts("MCMaze_curve-straight-13") == ("", "MCMaze_curve-straight-13", "")
+    names = ["Han_20171201_S1", "Chewie_20161007_M1", "Chewie_20150630_M1"]
+    assert sorted(names, key=ev.session_key) == sorted(names, key=matrices.session_sort_key)
+    assert style.session_title("Chewie_20161007_M1") == "Chewie 20161007 M1"
+    assert style.session_title("Chewie_20161007_M1", short=True) == "20161007"

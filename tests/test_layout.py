@@ -104,3 +104,30 @@ def test_rule_files_import_only_the_plan():
             words = line.split()
             if words[:1] in (["import"], ["from"]) and words[1].startswith("ner_repro"):
                 assert words[1].split(".")[:2] == ["ner_repro", "plan"], f"{path.name}: {line}"
+
+
+#: Values with one home (issue 23): the 30-ms bin (core.session.BIN_S/BIN_MS), the number of
+#: directions (core.session.N_DIRECTIONS); written elsewhere as literals they drift apart.
+ONE_HOME = {
+    r"\*\s*30\.0\b|\b30\.0\s*\*": "the bin width in ms: core.session.BIN_MS",
+    r"=\s*0\.03\b(?!\s*[,)]?\s*#\s*not a bin)": "the bin width in s: core.session.BIN_S",
+    r"\b(?:range|arange)\(8\)": "the number of directions: core.session.N_DIRECTIONS",
+}
+
+
+@pytest.mark.parametrize("pattern", sorted(ONE_HOME))
+def test_constants_have_one_home(pattern):
+    import re
+
+    home = ROOT / "core" / "session.py"
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{n}"
+        for path in MODULES.values()
+        if path != home
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(pattern, line.split("#")[0])
+        and "TOLERANCES" not in line
+        and "final_loss" not in line
+        and "pad" not in line
+    ]
+    assert not found, f"{ONE_HOME[pattern]}, not a literal: {found}"

@@ -46,8 +46,6 @@ from threadpoolctl import threadpool_limits
 
 from ner_repro.core.session import ANGLE_STEP, N_DIRECTIONS
 
-#: Width of one time bin in the Chewie/Mihili/Han recordings (ms).
-BIN_MS = 30.0
 #: ``n_neighbors`` values tried by the authors' ``GridSearchCV``.
 KNN_GRID: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 #: Folds of the authors' ``GridSearchCV`` (the scikit-learn default; no shuffling).

@@ -70,7 +70,6 @@ from ner_repro.analysis.alignment import (
     paper_alignment,
 )
 from ner_repro.analysis.decoding import (
-    BIN_MS,
     DECODERS,
     MAX_ITER_CROSS,
     MAX_ITER_FIG4,
@@ -82,8 +81,9 @@ from ner_repro.analysis.decoding import (
     single_threaded_blas,
 )
 from ner_repro.core import atomic
-from ner_repro.core.config import MODES
+from ner_repro.core.config import MODES, session_parts
 from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import BIN_MS
 
 Mode = Literal["paper", "corrected"]
 METRICS: tuple[str, ...] = ("pos_R2", "vel_R2", "peak_dir_acc", "dir_MAE_deg")
@@ -113,11 +113,9 @@ def check_mode(mode: str) -> str:
 
 # -- sessions -------------------------------------------------------------------------------------
 def session_key(name: str) -> tuple[str, str, str]:
-    """Canonical sort key of a session name ``{monkey}_{date}_{area}``: (monkey, date, area)."""
-    parts = name.split("_")
-    if len(parts) < 3:
-        return (name, "", "")
-    return (parts[0], parts[1], "_".join(parts[2:]))
+    """Canonical sort key of a session name ``{monkey}_{date}_{area}``: (monkey, date, area)
+    (:func:`ner_repro.core.config.session_parts`)."""
+    return session_parts(name)
 
 
 def canonical_order(runs: Sequence[EmbeddingRun]) -> list[EmbeddingRun]:
@@ -570,10 +568,18 @@ def mean_accuracy_curve(acc_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return curves.mean(axis=0), curves.std(axis=0)
 
 
-def curve_peak(mean_curve: np.ndarray, bin_ms: float = BIN_MS) -> tuple[float, float]:
-    """(peak value, time of the peak in ms from the go cue)."""
-    k = int(np.argmax(mean_curve))
-    return float(mean_curve[k]), float(k * bin_ms)
+def curve_peak(
+    mean_curve: np.ndarray, bin_ms: float = BIN_MS, time_ms: np.ndarray | None = None
+) -> tuple[float, float]:
+    """(peak value, time of the peak in ms from the go cue) of an accuracy curve; the times
+    are ``time_ms`` where given, else bin index x ``bin_ms``. NaN bins (no trial reached that
+    bin) are ignored; a curve of NaN only has no peak: (NaN, NaN)."""
+    curve = np.asarray(mean_curve, dtype=np.float64)
+    if curve.size == 0 or not np.isfinite(curve).any():
+        return float("nan"), float("nan")
+    k = int(np.nanargmax(curve))
+    when = float(time_ms[k]) if time_ms is not None else float(k * bin_ms)
+    return float(curve[k]), when
 
 
 def cross_summary(result: CrossDecoding) -> pd.DataFrame:

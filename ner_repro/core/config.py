@@ -46,6 +46,8 @@ class SessionKey:
 
     @classmethod
     def parse(cls, name: str) -> SessionKey:
+        """The key of a session name; ``ValueError`` for anything else (see
+        :func:`session_parts` for names that may not be sessions)."""
         try:
             monkey, date, area = name.split("_")
         except ValueError:
@@ -53,6 +55,16 @@ class SessionKey:
         if area not in AREAS or len(date) != 8 or not date.isdigit():
             raise ValueError(f"not a session name <Monkey>_<YYYYMMDD>_<AREA>: {name!r}")
         return cls(monkey, date, area)
+
+
+def session_parts(name: str) -> tuple[str, str, str]:
+    """``(monkey, date, area)`` of ``{monkey}_{date}_{area}``, for sorting and labelling names
+    that may not be sessions: a name of fewer parts gives ``("", name, "")``; one of more
+    keeps the rest in the area (``Chewie_20161007_M1_x`` -> area ``M1_x``)."""
+    bits = str(name).split("_")
+    if len(bits) < 3:
+        return "", str(name), ""
+    return bits[0], bits[1], "_".join(bits[2:])
 
 
 def _set_defaults(validator_class: type) -> type:

@@ -38,6 +38,9 @@ from ner_repro.core.errors import InputError
 #: The centre-out task's target directions: 8, ``ANGLE_STEP`` degrees apart (the label's angle column).
 N_DIRECTIONS = 8
 ANGLE_STEP = 45.0
+#: Width of one time bin of the sessions (the recordings' 30 ms; config ``bin_size_s``).
+BIN_S = 0.03
+BIN_MS = BIN_S * 1000.0
 
 
 def session_id(monkey: str, date: str | int, area: str) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ner_repro.core import provenance
 from ner_repro.core.errors import InputError
-from ner_repro.core.session import ANGLE_STEP, SessionData
+from ner_repro.core.session import ANGLE_STEP, BIN_S, SessionData
 from ner_repro.data import matfile
 from ner_repro.data.recordings import parse_filename
 from ner_repro.data.smoothing import gaussian_kernel, smooth_trial
@@ -125,7 +125,7 @@ def read_session(
     t_dur: int | None = None,
     train_fraction: float = 0.8,
     smoothing: Smoothing = Smoothing(),
-    bin_size_s: float = 0.03,
+    bin_size_s: float = BIN_S,
     keep_results: Sequence[str] = ("R",),
     monkey: str | None = None,
     date: str | None = None,
@@ -315,7 +315,7 @@ def trial_windows(
     t_dur: int,
     *,
     smoothing: Smoothing = Smoothing(),
-    bin_size_s: float = 0.03,
+    bin_size_s: float = BIN_S,
     keep_results: Sequence[str] = ("R",),
     path: str | os.PathLike[str] | None = None,
 ) -> TrialWindows:

@@ -78,7 +78,8 @@ logger = logging.getLogger(__name__)
 SESSION_PREFIX = "MCMaze_"
 
 #: What the authors' notebook uses (fig8-baselines.md §1.2-1.3; docs/sources.md).
-BIN_MS = 5
+#: MC_Maze bins (ms), not the 30-ms bins of the other sessions (core.session.BIN_MS).
+MCMAZE_BIN_MS = 5
 SMOOTH_MS = 50
 WINDOW_MS = (-50, 450)
 #: Recording metadata for the per-session contract (METHODS §1; docs/sources.md).
@@ -296,7 +297,7 @@ class MazeRecording:
     heldout: np.ndarray  # (n_units,) bool (all False when the file has no such column)
     session_start: str = ""
     subject: str = MONKEY
-    bin_ms: int = BIN_MS
+    bin_ms: int = MCMAZE_BIN_MS
     smooth_ms: float = SMOOTH_MS
     window_ms: tuple[int, int] = WINDOW_MS
     n_bins_recording: int = 0
@@ -337,7 +338,7 @@ class MazeRecording:
         return {(int(t), int(v)): int(c) for (t, v), c in zip(pairs, n, strict=True)}
 
 
-def gaussian_kernel(smooth_ms: float, bin_ms: float = BIN_MS) -> np.ndarray:
+def gaussian_kernel(smooth_ms: float, bin_ms: float = MCMAZE_BIN_MS) -> np.ndarray:
     """The ``smooth_spk`` kernel: σ = smooth_ms/bin_ms bins, ``int(6σ)`` taps, symmetric, sum 1."""
     std = smooth_ms / bin_ms
     taps = int(6 * std)
@@ -669,7 +670,7 @@ def _recording_end_ms(units: dict[str, Any], trials: dict[str, np.ndarray]) -> i
 
 def load_mcmaze(
     nwb_path: str | os.PathLike[str],
-    bin_ms: int = BIN_MS,
+    bin_ms: int = MCMAZE_BIN_MS,
     smooth_ms: float = SMOOTH_MS,
     window: tuple[int, int] | Sequence[int] = WINDOW_MS,
     on_bad_trial: str = "drop",

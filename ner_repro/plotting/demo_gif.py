@@ -38,6 +38,7 @@ from PIL import Image
 from ner_repro.analysis.decoding import direction_class
 from ner_repro.core import atomic
 from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import N_DIRECTIONS
 from ner_repro.plotting import style
 
 N_TRIALS = 95
@@ -62,7 +63,7 @@ def gif_palette() -> Image.Image:
     Pillow's per-frame median cut, and one shared palette compresses far better.
     """
     colours = [np.full(3, g) for g in np.linspace(0.0, 1.0, 40)]
-    for i in range(8):
+    for i in range(N_DIRECTIONS):
         rgb = direction_rgb(i)
         colours += [a * rgb + (1 - a) for a in np.linspace(0.1, 1.0, 12)]
         colours += [a * rgb for a in (0.35, 0.6, 0.8)]  # overlaps and dark edges

@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 from ner_repro.analysis.alignment import trial_averages
 from ner_repro.analysis.decoding import direction_class
 from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import N_DIRECTIONS
 from ner_repro.plotting import style
 
 ELEV, AZIM = 119, 114
@@ -61,7 +62,7 @@ def _title(
 def plot_single_trials(run: EmbeddingRun, label: str, params: Mapping[str, Any]) -> plt.Figure:
     fig, ax = _axes(run.dim)
     cls = direction_class(run.labels_train[:, 2])
-    for i in range(8):
+    for i in range(N_DIRECTIONS):
         sel = cls == i
         if not sel.any():
             continue

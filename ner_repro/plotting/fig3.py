@@ -32,6 +32,7 @@ import numpy as np
 
 from ner_repro.analysis.alignment import trial_averages
 from ner_repro.core.embedding import EmbeddingRun
+from ner_repro.core.session import N_DIRECTIONS
 from ner_repro.methods.kinds import KINDS
 from ner_repro.plotting import rotation, style
 from ner_repro.plotting.rotation import DPI, Rotation, load_rotation
@@ -98,7 +99,7 @@ class Averages:
 def _by_direction(per_dir: np.ndarray, directions: np.ndarray) -> np.ndarray:
     """``(n_dir, t_dur, d)`` in the order of ``directions`` -> ``(t_dur, d, 8)``."""
     _, t_dur, d = per_dir.shape
-    out = np.full((t_dur, d, 8), np.nan)
+    out = np.full((t_dur, d, N_DIRECTIONS), np.nan)
     for row, cls in zip(per_dir, np.asarray(directions).astype(int).reshape(-1), strict=True):
         out[:, :, cls] = row
     return out
@@ -107,7 +108,7 @@ def _by_direction(per_dir: np.ndarray, directions: np.ndarray) -> np.ndarray:
 def session_averages(run: EmbeddingRun) -> Averages:
     """What the authors plot for PCA (``avg_train``) and dPCA (``Z_s``); else trial averages."""
     ex = run.extras
-    directions = ex.get("directions", np.arange(8))
+    directions = ex.get("directions", np.arange(N_DIRECTIONS))
     if "avg_train" in ex:  # PCA (n_dir, t_dur, k)
         avg = _by_direction(np.asarray(ex["avg_train"], dtype=float), directions)
         evr = ex.get("explained_variance_ratio")

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ner_repro.core.session import SessionData
+from ner_repro.core.session import BIN_MS, SessionData
 from ner_repro.plotting import matrices as mx
 from ner_repro.plotting import style
 
@@ -173,9 +173,9 @@ def accuracy_figure(
     if profile_paths:
         profiles, n_trials, n_files = speed_profiles(profile_paths)
         t = profiles["vx"].shape[1]
-        bins = time_ms[:t] if time_ms.size >= t else np.arange(t) * 30.0
+        bins = time_ms[:t] if time_ms.size >= t else np.arange(t) * BIN_MS
         for axis, (mean, sem) in profiles.items():
-            _, at = mx.curve_peak(mean, bins)
+            _, at = mx.curve_peak(mean, time_ms=bins)
             curves.append(
                 mx.Curve(
                     f"|{axis}|",

@@ -29,7 +29,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ner_repro.analysis.evaluation import curve_peak
 from ner_repro.core import atomic
+from ner_repro.core.config import session_parts
+from ner_repro.core.session import BIN_MS
 from ner_repro.core.types import PathLike
 from ner_repro.plotting import style
 
@@ -161,22 +164,15 @@ def match_inputs(
 
 
 # -- sessions ------------------------------------------------------------------------------------
-def _parts(name: str) -> tuple[str, str, str]:
-    bits = str(name).split("_")
-    if len(bits) >= 3:
-        return bits[0], bits[1], "_".join(bits[2:])
-    return "", str(name), ""
-
-
 def session_sort_key(name: str) -> tuple[str, str, str]:
     """Canonical order (monkey, date, area), as :func:`ner_repro.analysis.evaluation.session_key`."""
-    return _parts(name)
+    return session_parts(name)
 
 
 def session_labels(sessions: Sequence[str]) -> list[str]:
     """Short tick labels: ``YYMMDD``, plus the area where areas mix and the monkey where
     monkeys mix (``'160929 M1'``); full names where that is still ambiguous."""
-    parts = [_parts(s) for s in sessions]
+    parts = [session_parts(s) for s in sessions]
     monkeys = {p[0] for p in parts}
     areas = {p[2] for p in parts}
     labels = []
@@ -240,14 +236,6 @@ def mean_curve(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     with warnings.catch_warnings():  # bins beyond a shorter trial are NaN in every curve
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(flat, axis=0), np.nanstd(flat, axis=0), int(flat.shape[0])
-
-
-def curve_peak(mean: np.ndarray, time_ms: np.ndarray) -> tuple[float, float]:
-    """(peak value, its time in ms) of a mean curve."""
-    if not np.isfinite(mean).any():
-        return math.nan, math.nan
-    k = int(np.nanargmax(mean))
-    return float(mean[k]), float(time_ms[k])
 
 
 # -- layout --------------------------------------------------------------------------------------
@@ -399,7 +387,7 @@ def accuracy_curve(
     """A :class:`Curve` of mean ± SD over ``curves`` (…, t), its legend carrying the peak."""
     mean, sd, n = mean_curve(curves)
     time_ms = np.asarray(time_ms, dtype=np.float64)[: mean.size]
-    peak, at = curve_peak(mean, time_ms)
+    peak, at = curve_peak(mean, time_ms=time_ms)
     legend = f"{label} {format_stat(peak, 'acc')}" + (f" at {at:.0f} ms" if np.isfinite(at) else "")
     return Curve(label, time_ms, mean, sd, color, legend), peak, at, n
 
@@ -471,7 +459,7 @@ def from_published(path: PathLike, decoder: str = "linear") -> dict[str, Any]:
         f"{decoder}_pos_R2": raw["pos_R_2D"],
         f"{decoder}_peak_dir_acc": raw["peak_acc_2D"],
         f"{decoder}_acc_time": acc.T.reshape(n, n, t),
-        "time_ms": np.arange(t) * 30.0,
+        "time_ms": np.arange(t) * BIN_MS,
         "mode": "paper",
     }
 

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ner_repro.core import atomic
+from ner_repro.core.config import session_parts
 
 #: The authors' method colours and markers (Fig4: NER *, CEBRA ^, piVAE d, UMAP w/ label o, UMAP w/o s).
 METHOD_STYLE: Mapping[str, Mapping[str, Any]] = {
@@ -113,14 +114,14 @@ def _compact(names: Sequence[str]) -> str:
     """``Chewie_20160929_M1, Chewie_20161007_M1`` -> ``Chewie 20160929 M1, 20161007 M1``."""
     out, last_monkey = [], None
     for name in names:
-        bits = name.split("_")
-        if len(bits) == 3 and bits[0] == last_monkey:
-            out.append(f"{bits[1]} {bits[2]}")
-        elif len(bits) == 3:
-            out.append(f"{bits[0]} {bits[1]} {bits[2]}")
-            last_monkey = bits[0]
-        else:
+        monkey, date, area = session_parts(name)
+        if not monkey:
             out.append(name)
+        elif monkey == last_monkey:
+            out.append(f"{date} {area}")
+        else:
+            out.append(f"{monkey} {date} {area}")
+            last_monkey = monkey
     return ", ".join(out)
 
 
@@ -159,9 +160,9 @@ def save(fig: Figure, path: str | os.PathLike[str], **kwargs: Any) -> Path:
 # -- additions for Fig1-3 and the demo GIF (also usable by the other figures) ----------------------
 def session_title(name: str, short: bool = False) -> str:
     """``Chewie_20161014_M1`` -> ``Chewie 20161014 M1`` (``short``: ``20161014``)."""
-    bits = name.split("_")
-    if len(bits) == 3:
-        return bits[1] if short else " ".join(bits)
+    monkey, date, area = session_parts(name)
+    if monkey:
+        return date if short else f"{monkey} {date} {area}"
     return name.replace("_", " ")
 
 

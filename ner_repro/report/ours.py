@@ -12,6 +12,7 @@ published value (:mod:`ner_repro.report.verdicts`) into the comparison table
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ner_repro.analysis.evaluation import curve_peak
 from ner_repro.core.config import SessionKey
 from ner_repro.core.types import PathLike
 from ner_repro.data.published_numbers import FIGURE_ORDER, _is_session
@@ -365,9 +367,10 @@ def _ours_fig4_median(ctx: Context, row: Mapping[str, Any]) -> Ours:
 
 
 def _mean_curve_peak(curves: Sequence[np.ndarray], time_ms: np.ndarray) -> tuple[float, float]:
-    mean = np.nanmean(np.stack(curves), axis=0)
-    k = int(np.nanargmax(mean))
-    return float(mean[k]), float(time_ms[k])
+    with warnings.catch_warnings():  # a bin no curve reaches is NaN, and skipped by the peak
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(np.stack(curves), axis=0)
+    return curve_peak(mean, time_ms=np.asarray(time_ms))
 
 
 def _ours_fig4_curve(ctx: Context, row: Mapping[str, Any]) -> Ours:

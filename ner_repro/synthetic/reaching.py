@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ner_repro.core.session import N_DIRECTIONS, SessionData
+from ner_repro.core.session import BIN_S, N_DIRECTIONS, SessionData
 
 #: The latent of every simulated neuron (velocity and speed in units of ``peak_speed``).
 LATENT = ("vx", "vy", "speed", "prep_x", "prep_y")
@@ -65,7 +65,7 @@ class SimulatedSession:
     seed: int = 0
     direction_coding: str = "radians"  # how tgtDir is stored: "radians" or "degrees"
     container: str = "v5"  # "v5" or "v7.3"
-    bin_size_s: float = 0.03
+    bin_size_s: float = BIN_S
     peak_speed: float = 30.0  # cm/s, comparable to the real recordings
     baseline_rate_hz: float = 8.0
 
