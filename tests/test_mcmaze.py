@@ -18,6 +18,7 @@ import scipy.signal
 from ner_repro.core.errors import InputError
 from ner_repro.core.session import SessionData
 from ner_repro.data import mcmaze
+from ner_repro.data.mcmaze import nwb as mcmaze_nwb
 from ner_repro.synthetic.nwb import SYNTHETIC_TARGETS, write_synthetic_nwb
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -243,12 +244,12 @@ def test_fir_decimation_equals_scipy_decimate_incl_edges_and_nan():
     full[np.isnan(x[::5])] = np.nan
     assert len(full) == 601
     windows = np.array([np.arange(0, 40), np.arange(180, 220), np.arange(561, 601)])
-    got = mcmaze._decimate_at(x, 5, windows)
+    got = mcmaze_nwb._decimate_at(x, 5, windows)
     assert got.shape == (3, 40, 2)
     np.testing.assert_allclose(got, full[windows], rtol=1e-12, atol=1e-10)
     assert np.isnan(got[1, 20:23, 0]).all() and np.isnan(got[0, 0, 1])
     x32 = x.astype(np.float32)  # cast back to the stored dtype, as nlb_tools does
-    got32 = mcmaze._decimate_at(x32, 5, windows[2:])
+    got32 = mcmaze_nwb._decimate_at(x32, 5, windows[2:])
     np.testing.assert_array_equal(got32, got32.astype(np.float32).astype(np.float64))
 
 

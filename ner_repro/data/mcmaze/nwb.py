@@ -1,4 +1,4 @@
-"""MC_Maze (DANDI 000128, monkey Jenkins) for Fig 8: NWB file -> trial windows -> condition sets.
+"""Reading MC_Maze's NWB file (DANDI 000128, monkey Jenkins) into trial windows, as nlb_tools does.
 
 The authors load the training file with ``nlb_tools`` (``NWBDataset(..., split_heldout=False)``),
 call ``resample(5)`` and ``smooth_spk(50, overwrite=True)``, and cut every trial to the 100 five-ms
@@ -46,10 +46,9 @@ rows), so for the real file nothing should be dropped; a file where everything i
 Structural problems (not HDF5, not NWB, missing units / trials / columns / behaviour, behaviour
 off the 1-ms grid) raise :class:`~ner_repro.core.errors.InputError` naming the file.
 
-:func:`condition_set` turns a recording into the per-session contract :class:`SessionData` for one
-condition set (fig8-baselines.md §1.4-1.5), and :func:`write_sessions` writes one session file
-per configured set.
-A small MC_Maze-like file for the tests and the offline demo: :mod:`ner_repro.synthetic.nwb`.
+The condition sets are :mod:`~ner_repro.data.mcmaze.conditions`'; a set made into a session is
+:mod:`~ner_repro.data.mcmaze.sessions`'. A small MC_Maze-like file for the tests and the offline demo:
+:mod:`ner_repro.synthetic.nwb`.
 """
 
 from __future__ import annotations
@@ -58,34 +57,26 @@ import logging
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.signal
 
-from ner_repro.core import atomic, provenance
+from ner_repro.core import provenance
 from ner_repro.core.errors import InputError
-from ner_repro.core.session import SessionData
-from ner_repro.core.types import PathLike
+from ner_repro.data.mcmaze.conditions import (
+    MCMAZE_BIN_MS,
+    MONKEY,
+    SMOOTH_MS,
+    WINDOW_MS,
+    ConditionSet,
+)
 
 logger = logging.getLogger(__name__)
 
-#: The workflow's session id of a condition set is ``MCMaze_<set>``.
-SESSION_PREFIX = "MCMaze_"
-
-#: What the authors' notebook uses (fig8-baselines.md §1.2-1.3; docs/sources.md).
-#: MC_Maze bins (ms), not the 30-ms bins of the other sessions (core.session.BIN_MS).
-MCMAZE_BIN_MS = 5
-SMOOTH_MS = 50
-WINDOW_MS = (-50, 450)
-#: Recording metadata for the per-session contract (METHODS §1; docs/sources.md).
-MONKEY = "Jenkins"
-AREA = "M1PMd"
-#: nlb_tools bins spikes at 1 ms on load; ``resample`` decimates behaviour with this FIR order.
 _RAW_BIN_MS = 1
 _DECIMATE_ORDER = 500
 _NS_PER_MS = 1_000_000
@@ -100,174 +91,6 @@ _TRIAL_COLUMNS = (
     "target_pos",
 )
 _BEHAVIOUR = ("hand_pos", "hand_vel")
-
-
-# ---------------------------------------------------------------------------------------------
-# Condition sets
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ConditionSet:
-    """A set of maze conditions: trials with ``trial_type in types`` and an allowed ``trial_version``.
-
-    The authors' rule is ``(trial_type in types) & (trial_version >= min_version)``
-    (fig8-baselines.md §1.4; ``docs/sources.md``).
-    ``max_version`` (inclusive) or an explicit ``versions`` list narrow it further; the straight set
-    of panels 7b-d / 7c uses ``versions=(0,)``.  ``name`` is used in file names and session ids
-    (``MCMaze_<name>``), so it holds letters, digits and '-' only. ``published`` is the stem of the
-    authors' npz for this set in ``data_NER/Fig8`` (before ``_parameters``), or "" if none shipped.
-    """
-
-    name: str
-    types: tuple[int, ...]
-    min_version: int = 0
-    max_version: int | None = None
-    versions: tuple[int, ...] | None = None
-    family: str = ""
-    published: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "types", tuple(int(t) for t in self.types))
-        if self.versions is not None:
-            object.__setattr__(self, "versions", tuple(int(v) for v in self.versions))
-        if not self.name or not all(c.isalnum() or c == "-" for c in self.name):
-            raise ValueError(f"condition set name {self.name!r} must be letters, digits and '-'")
-        if not self.types:
-            raise ValueError(f"condition set {self.name!r}: no trial types")
-        if self.max_version is not None and self.max_version < self.min_version:
-            raise ValueError(f"condition set {self.name!r}: max_version < min_version")
-        if self.versions is not None and not self.versions:
-            raise ValueError(f"condition set {self.name!r}: empty versions list")
-
-    def select(self, trial_type: np.ndarray, trial_version: np.ndarray) -> np.ndarray:
-        """Boolean mask of the trials in this set (per trial, recording order kept by the caller)."""
-        trial_type = np.asarray(trial_type)
-        trial_version = np.asarray(trial_version)
-        mask = np.isin(trial_type, self.types) & (trial_version >= self.min_version)
-        if self.max_version is not None:
-            mask &= trial_version <= self.max_version
-        if self.versions is not None:
-            mask &= np.isin(trial_version, self.versions)
-        return mask
-
-    def describe(self) -> str:
-        if self.versions is not None:
-            rule = f"trial_version in {list(self.versions)}"
-        elif self.max_version is not None:
-            rule = f"{self.min_version} <= trial_version <= {self.max_version}"
-        else:
-            rule = f"trial_version >= {self.min_version}"
-        return f"trial_type in {list(self.types)} and {rule}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config form (see :func:`condition_sets_from_config`); ``name`` is the mapping key."""
-        out: dict[str, Any] = {"family": self.family, "types": list(self.types)}
-        if self.versions is not None:
-            out["versions"] = list(self.versions)
-        else:
-            out["min_version"] = self.min_version
-            if self.max_version is not None:
-                out["max_version"] = self.max_version
-        if self.published:
-            out["published"] = self.published
-        return out
-
-
-#: The paper's sets (fig8-baselines.md §1.4; docs/sources.md). Names are
-#: ``<family>-<types joined by ->``.
-PAPER_CONDITION_SETS: tuple[ConditionSet, ...] = (
-    ConditionSet(
-        "curve-straight-13", (13,), 0, family="curve-straight", published="curve-straight_13"
-    ),
-    ConditionSet(
-        "curve-straight-38", (38,), 0, family="curve-straight", published="curve-straight_38"
-    ),
-    ConditionSet(
-        "curve-straight-18", (18,), 0, family="curve-straight", published="curve-straight_18"
-    ),
-    ConditionSet(
-        "curve-straight-13-38-18",
-        (13, 38, 18),
-        0,
-        family="curve-straight",
-        published="curve-straight_13-38-18",
-    ),
-    ConditionSet(
-        "curve-up-down-37-1", (37, 1), 1, family="curve-up-down", published="curve-up-down_37-1"
-    ),
-    ConditionSet(
-        "curve-up-down-31-38", (31, 38), 1, family="curve-up-down", published="curve-up-down_31-38"
-    ),
-    ConditionSet(
-        "curve-up-down-34-18", (34, 18), 1, family="curve-up-down", published="curve-up-down_34-18"
-    ),
-    ConditionSet(
-        "curve-up-down-37-1-31-38-34-18",
-        (37, 1, 31, 38, 34, 18),
-        1,
-        family="curve-up-down",
-        published="curve-up-down_37-1-31-38-34-18",
-    ),
-    ConditionSet(
-        "straight-13-29-17-38-6-18", (13, 29, 17, 38, 6, 18), versions=(0,), family="straight"
-    ),
-)
-
-
-def paper_condition_sets() -> dict[str, dict[str, Any]]:
-    """The paper's condition sets as plain data, in the form ``config.yaml`` holds them."""
-    return {cs.name: cs.to_dict() for cs in PAPER_CONDITION_SETS}
-
-
-def condition_sets_from_config(
-    sets: Mapping[str, Mapping[str, Any]] | Sequence[Mapping[str, Any]] | None,
-    where: str = "config mcmaze.condition_sets",
-) -> list[ConditionSet]:
-    """Parse ``mcmaze.condition_sets`` (name -> {types, min_version | max_version | versions, ...}).
-
-    A list of mappings with a ``name`` key is accepted too. An empty or missing entry gives the
-    paper's sets. Errors are :class:`InputError` naming ``where`` and the set.
-    """
-    if not sets:
-        return list(PAPER_CONDITION_SETS)
-    items: list[tuple[str, Mapping[str, Any]]]
-    if isinstance(sets, Mapping):
-        items = [(str(k), v) for k, v in sets.items()]
-    else:
-        items = [(str(v.get("name", "")), v) for v in sets]
-    allowed = {"name", "family", "types", "min_version", "max_version", "versions", "published"}
-    out = []
-    for name, spec in items:
-        if not isinstance(spec, Mapping):
-            raise InputError(
-                where, f"condition set {name!r} must be a mapping, got {type(spec).__name__}"
-            )
-        unknown = sorted(set(spec) - allowed)
-        if unknown:
-            raise InputError(where, f"condition set {name!r}: unknown key(s) {', '.join(unknown)}")
-        if "types" not in spec:
-            raise InputError(where, f"condition set {name!r}: 'types' is required")
-        try:
-            versions = spec.get("versions")
-            out.append(
-                ConditionSet(
-                    name=name,
-                    types=tuple(int(t) for t in spec["types"]),
-                    min_version=int(spec.get("min_version", 0)),
-                    max_version=None
-                    if spec.get("max_version") is None
-                    else int(spec["max_version"]),
-                    versions=None if versions is None else tuple(int(v) for v in versions),
-                    family=str(spec.get("family", "")),
-                    published=str(spec.get("published", "")),
-                )
-            )
-        except (TypeError, ValueError) as exc:
-            raise InputError(where, f"condition set {name!r}: {exc}") from exc
-    names = [cs.name for cs in out]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(where, f"duplicate condition set name(s): {', '.join(dupes)}")
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -854,177 +677,3 @@ def _summarise(dropped: Mapping[int, str]) -> str:
         f"{reason} (trial ids {', '.join(map(str, ids[:5]))}{', ...' if len(ids) > 5 else ''})"
         for reason, ids in by_reason.items()
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Condition set -> SessionData
-# ---------------------------------------------------------------------------------------------
-def condition_set(
-    recording: MazeRecording,
-    name: str | ConditionSet,
-    types: Iterable[int] | None = None,
-    min_version: int = 0,
-    train_fraction: float = 0.8,
-    *,
-    max_version: int | None = None,
-    versions: Iterable[int] | None = None,
-) -> SessionData:
-    """One condition set of ``recording`` as a :class:`SessionData` (fig8-baselines.md §1.4-1.5,
-    summarised in ``docs/sources.md``).
-
-    Trials with ``trial_type in types`` and an allowed version (``>= min_version``, optionally
-    ``<= max_version`` or ``in versions``) are taken in recording order (conditions interleaved).
-    Labels per bin are ``[vx, vy, 0]`` in mm/s (the authors zero the angle column before training);
-    extras per bin: ``target_angle`` (degrees), ``version`` (trial_version), ``trial_type``,
-    ``trial_id`` and ``hand_pos`` (mm, relative to the window start). ``t_dur`` = bins per trial;
-    the first ``int(train_fraction * n_trials)`` trials are the training split.
-    """
-    if isinstance(name, ConditionSet):
-        cset = name
-    else:
-        if types is None:
-            raise ValueError("types is required unless a ConditionSet is given")
-        cset = ConditionSet(
-            name=name,
-            types=tuple(types),
-            min_version=min_version,
-            max_version=max_version,
-            versions=None if versions is None else tuple(versions),
-        )
-    mask = cset.select(recording.trial_type, recording.trial_version)
-    idx = np.flatnonzero(mask)
-    if idx.size < 2:
-        found = recording.counts()
-        raise InputError(
-            recording.source,
-            f"condition set {cset.name!r} ({cset.describe()}) selects {idx.size} trial(s); "
-            f"need at least 2 (trials per (type, version) in the file: {found})",
-        )
-    t_dur = recording.n_bins
-    vel = recording.hand_vel[idx].reshape(-1, 2)
-    labels = np.column_stack([vel, np.zeros(len(vel))])
-    per_bin = lambda a: np.repeat(np.asarray(a)[idx], t_dur)  # noqa: E731
-    meta = {
-        "condition_set": cset.name,
-        "family": cset.family,
-        "types": list(cset.types),
-        "rule": cset.describe(),
-        "published": cset.published,
-        "n_trials": int(idx.size),
-        "trial_counts": {f"{t}/v{v}": n for (t, v), n in recording.counts(cset).items()},
-        "bin_ms": recording.bin_ms,
-        "smooth_ms": recording.smooth_ms,
-        "window_ms": list(recording.window_ms),
-        "labels": "[hand_vel_x, hand_vel_y, 0] in mm/s",
-        "n_trials_dropped_in_file": len(recording.dropped),
-        "subject": recording.subject,
-    }
-    return SessionData(
-        monkey=MONKEY,
-        date=recording.date,
-        area=AREA,
-        neural=recording.neural[idx].reshape(-1, recording.n_units),
-        labels=labels,
-        t_dur=t_dur,
-        train_fraction=train_fraction,
-        source=recording.source,
-        source_sha256=recording.source_sha256,
-        source_format="nwb",
-        container="nwb-hdf5",
-        meta=meta,
-        extras={
-            "target_angle": per_bin(recording.target_angle).astype(np.float64),
-            "version": per_bin(recording.trial_version).astype(np.int64),
-            "trial_type": per_bin(recording.trial_type).astype(np.int64),
-            "trial_id": per_bin(recording.trial_id).astype(np.int64),
-            "hand_pos": recording.hand_pos[idx].reshape(-1, 2),
-        },
-    )
-
-
-# -- session files --------------------------------------------------------------------------------
-def session_name(cset: ConditionSet | str) -> str:
-    """``MCMaze_<set>``: the workflow's session id of a condition set."""
-    return SESSION_PREFIX + (cset if isinstance(cset, str) else cset.name)
-
-
-def set_of(session: str) -> str:
-    """The condition-set name of a ``MCMaze_<set>`` session id."""
-    if not session.startswith(SESSION_PREFIX):
-        raise ValueError(f"{session!r} is not an MC_Maze session id ({SESSION_PREFIX}<set>)")
-    return session[len(SESSION_PREFIX) :]
-
-
-def write_sessions(
-    nwb: PathLike,
-    sessions: Mapping[str, PathLike],
-    sets: Sequence[ConditionSet] | Mapping[str, Mapping[str, Any]],
-    table: PathLike,
-    *,
-    bin_ms: int = 5,
-    smooth_ms: float = 50,
-    window_ms: Sequence[int] = (-50, 450),
-    train_fraction: float = 0.8,
-) -> list[SessionData]:
-    """Load ``nwb`` once and write one session file per condition set, plus a table of trials.
-
-    ``sessions`` maps set names to output paths (every set needs one); ``sets`` are
-    :class:`ConditionSet` objects or the config mapping. The table has one row per set and
-    (trial type, version) with the trial counts of the whole set and of its splits.
-    """
-    csets = list(sets) if not isinstance(sets, Mapping) else condition_sets_from_config(sets)
-    missing = [cs.name for cs in csets if cs.name not in sessions]
-    if missing:
-        raise ValueError(f"no output path for condition set(s) {', '.join(missing)}")
-    rec = load_mcmaze(nwb, bin_ms=bin_ms, smooth_ms=smooth_ms, window=tuple(window_ms))
-    logger.info(
-        "%s: %d trials x %d bins x %d units (%d dropped)",
-        nwb,
-        rec.n_trials,
-        rec.n_bins,
-        rec.n_units,
-        len(rec.dropped),
-    )
-    rows = []
-    out = []
-    for cs in csets:
-        session = condition_set(rec, cs, train_fraction=train_fraction)
-        session.meta["session_id"] = session_name(cs)
-        session.save(sessions[cs.name])
-        out.append(session)
-        per_trial = slice(None, None, session.t_dur)
-        ttype = session.extras["trial_type"][per_trial]
-        version = session.extras["version"][per_trial]
-        angle = session.extras["target_angle"][per_trial]
-        train = session.is_train[per_trial]
-        for (t, v), n in sorted(rec.counts(cs).items()):
-            sel = (ttype == t) & (version == v)
-            rows.append(
-                {
-                    "set": cs.name,
-                    "session": session_name(cs),
-                    "family": cs.family,
-                    "rule": cs.describe(),
-                    "trial_type": int(t),
-                    "trial_version": int(v),
-                    "target_angle_deg": float(np.unique(angle[sel])[0]) if sel.any() else np.nan,
-                    "n_trials": int(n),
-                    "n_train": int((sel & train).sum()),
-                    "n_test": int((sel & ~train).sum()),
-                    "set_trials": session.n_trials,
-                    "set_train_trials": session.n_train_trials,
-                    "dropped_in_file": len(rec.dropped),
-                }
-            )
-        logger.info(
-            "%s (%s): %d trials, %d train / %d test -> %s",
-            cs.name,
-            cs.describe(),
-            session.n_trials,
-            session.n_train_trials,
-            session.n_trials - session.n_train_trials,
-            sessions[cs.name],
-        )
-    with atomic.atomic_path(table, suffix=".csv") as tmp:
-        pd.DataFrame(rows).to_csv(tmp, index=False)
-    return out
