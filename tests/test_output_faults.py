@@ -102,3 +102,18 @@ def test_a_workflow_job_on_a_full_disk_ends_in_one_line(tiny_disk, tmp_path, cap
     assert info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"ERROR: {target}: cannot write")
+
+
+def test_atomic_dir_replaces_a_folder_whole_or_leaves_it(tmp_path):
+    target = tmp_path / "out"
+    with atomic.atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("first")
+    assert (target / "a.txt").read_text() == "first"
+    with pytest.raises(RuntimeError, match="half way"), atomic.atomic_dir(target) as tmp:
+        (tmp / "a.txt").write_text("second")
+        raise RuntimeError("half way")
+    assert (target / "a.txt").read_text() == "first"  # untouched
+    with atomic.atomic_dir(target) as tmp:
+        (tmp / "b.txt").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left

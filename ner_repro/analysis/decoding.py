@@ -449,3 +449,14 @@ def in_sample_analysis(
         dir_mae_deg=mae,
         dir_acc=acc,
     )
+
+
+def linear_r2(
+    train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """R² per target (column) of a linear regression fitted from ``train`` to ``y_train``: scored on
+    the training part (in-sample) and on ``test`` (held-out)."""
+    reg = LinearRegression().fit(train, y_train)
+    in_sample = r2_score(y_train, reg.predict(train), multioutput="raw_values")
+    held_out = r2_score(y_test, reg.predict(test), multioutput="raw_values")
+    return np.asarray(in_sample, dtype=float), np.asarray(held_out, dtype=float)

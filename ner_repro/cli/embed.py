@@ -41,13 +41,9 @@ says otherwise (the paper's ``[vx*10, vy*10, angle_deg]``: ``--circular 2:360``)
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from ner_repro.analysis.decoding import linear_r2
 from ner_repro.cli.inputs import (
     Table,
     check_finite,
@@ -66,7 +63,7 @@ from ner_repro.cli.inputs import (
     select_columns,
     split_columns,
 )
-from ner_repro.core import atomic, provenance
+from ner_repro.core import atomic, jobs, provenance
 from ner_repro.core.embedding import EmbeddingRun
 from ner_repro.core.errors import InputError, OutputError
 from ner_repro.methods.kinds import KINDS
@@ -453,20 +450,6 @@ def decoding_targets(
     return np.stack(columns, axis=1), target_names
 
 
-def linear_r2(
-    train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """R² per target of a linear regression fitted from ``train`` to ``y_train``: scored on
-    the training part (in-sample) and on ``test`` (held-out)."""
-    from sklearn.linear_model import LinearRegression
-    from sklearn.metrics import r2_score
-
-    reg = LinearRegression().fit(train, y_train)
-    in_sample = r2_score(y_train, reg.predict(train), multioutput="raw_values")
-    held_out = r2_score(y_test, reg.predict(test), multioutput="raw_values")
-    return np.asarray(in_sample, dtype=float), np.asarray(held_out, dtype=float)
-
-
 # -- the command -------------------------------------------------------------------------------
 def check_out(out: Path, force: bool) -> None:
     """Refuse an ``--out`` that is a file, or a folder with something in it (unless ``force``)."""
@@ -483,35 +466,6 @@ def check_out(out: Path, force: bool) -> None:
     free = atomic.free_bytes(existing)
     if free is not None and free < atomic.FULL_BELOW_BYTES:
         raise OutputError(out, f"--out: the device holding {existing} is full ({free} bytes free)")
-
-
-def publish(tmp: Path, out: Path) -> None:
-    """Move the finished folder ``tmp`` onto ``out`` (replacing what is there)."""
-    if out.is_dir():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        os.replace(out, old / out.name)
-        try:
-            os.replace(tmp, out)
-        except BaseException:
-            os.replace(old / out.name, out)
-            raise
-        finally:
-            shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int | None):
-    import torch
-
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(before)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -556,7 +510,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from ner_patch import NER
 
-    with _torch_threads(args.threads) as threads:
+    with jobs.limited_threads(args.threads, torch=True) as threads:
         provenance.seed_everything(args.seed)
         model = NER(**settings, device=device, verbose=False)
         fit_started = time.perf_counter()
@@ -689,45 +643,35 @@ def _footer(summary: dict[str, Any], inputs: Inputs, split: Split) -> list[str]:
 def _write_outputs(
     out: Path, model: Any, record: EmbeddingRun, summary: dict[str, Any], footer: list[str]
 ) -> None:
-    """Write every output into a new folder next to ``out``, then move it onto ``out``."""
+    """Write every output into a new folder next to ``out``, then move it onto ``out``
+    (:func:`ner_repro.core.atomic.atomic_dir`: all or nothing)."""
     from ner_repro.cli import figures
 
-    tmp = out.parent / f".{out.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()  # permissions as the umask says (a mkdtemp folder would stay private)
-    except OSError as exc:
-        failure = atomic.write_failure(tmp, exc)
-        raise (OutputError(out, f"--out: {failure.problem}") if failure else exc) from exc
-    try:
-        record.save(tmp / "embedding.npz")
-        model.save(str(tmp / "model.pt"))
-        names = [str(v) for v in record.extras["label_names"]]
-        figures.plot_loss(
-            tmp / "loss.pdf",
-            record.loss,
-            title=f"NER training loss: {record.session}",
-            seed=record.seed,
-            footer=footer,
-        )
-        figures.plot_embedding(
-            tmp / "embedding.pdf",
-            record.train,
-            record.labels_train[:, 0],
-            colour_name=names[0],
-            circular_period=dict(model.label_metric_.circular).get(0),
-            title=f"NER embedding (training part): {record.session}",
-            seed=record.seed,
-            footer=footer,
-        )
-        atomic.write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
-        publish(tmp, out)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        failure = atomic.write_failure(out / "model.pt", exc)
-        if failure is not None:
-            raise OutputError(out, f"--out: {failure.problem}") from exc
-        raise
+        with atomic.atomic_dir(out) as tmp:
+            record.save(tmp / "embedding.npz")
+            model.save(str(tmp / "model.pt"))
+            names = [str(v) for v in record.extras["label_names"]]
+            figures.plot_loss(
+                tmp / "loss.pdf",
+                record.loss,
+                title=f"NER training loss: {record.session}",
+                seed=record.seed,
+                footer=footer,
+            )
+            figures.plot_embedding(
+                tmp / "embedding.pdf",
+                record.train,
+                record.labels_train[:, 0],
+                colour_name=names[0],
+                circular_period=dict(model.label_metric_.circular).get(0),
+                title=f"NER embedding (training part): {record.session}",
+                seed=record.seed,
+                footer=footer,
+            )
+            atomic.write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
+    except OutputError as exc:
+        raise OutputError(out, f"--out: {exc.problem}") from exc
 
 
 def format_summary(summary: dict[str, Any]) -> str:

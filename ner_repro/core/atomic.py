@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -49,6 +50,44 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         failure = write_failure(target, exc)
         if failure is not None:
             raise failure from exc
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new folder next to ``target``; on success it replaces ``target`` as a whole
+    (an existing folder is restored if the swap fails), on any exception it is removed and
+    ``target`` is left as it was. A write that fails for want of space or permission is an
+    :class:`OutputError` naming ``target``."""
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # mkdtemp folders are private (0700); give it the permissions of a normal folder.
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+        os.chmod(tmp, 0o777 & ~_UMASK)
+    except OSError as exc:
+        raise write_failure(target / ".", exc) or exc from exc
+    try:
+        yield tmp
+        if target.is_dir():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, old / target.name)
+            try:
+                os.replace(tmp, target)
+            except BaseException:
+                os.replace(old / target.name, target)
+                raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        failure = write_failure(target / ".", exc)
+        if failure is not None:
+            raise OutputError(target, failure.problem) from exc
         raise
 
 

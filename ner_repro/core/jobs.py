@@ -80,6 +80,27 @@ def _write_failure(snakemake: Any, exc: Exception) -> OutputError | None:
     return write_failure(target, exc)
 
 
+@contextlib.contextmanager
+def limited_threads(n: int | None, *, torch: bool = False) -> Iterator[int | None]:
+    """BLAS/OpenMP pools limited to ``n`` threads, and torch's intra-op pool too where torch
+    is imported already (``torch=True``: import it); everything restored on exit. Yields
+    torch's thread count where torch is in use, else ``n``. ``n=None`` changes nothing."""
+    from threadpoolctl import threadpool_limits
+
+    if torch:
+        import torch as _torch  # noqa: F401 - imported to be limited below
+    module = sys.modules.get("torch")
+    before = module.get_num_threads() if module is not None else None
+    with threadpool_limits(limits=n) if n is not None else contextlib.nullcontext():
+        if module is not None and n is not None:
+            module.set_num_threads(n)
+        try:
+            yield module.get_num_threads() if module is not None else n
+        finally:
+            if module is not None and before is not None:
+                module.set_num_threads(before)
+
+
 def run(snakemake: Any, job: Callable[[Any], None]) -> None:
     """Run ``job(snakemake)`` with logging to ``snakemake.log[0]``, on the job's threads.
 
@@ -88,15 +109,11 @@ def run(snakemake: Any, job: Callable[[Any], None]) -> None:
     several jobs share the machine. :class:`~ner_repro.core.errors.InputError` and
     :class:`~ner_repro.core.errors.AcquisitionError` end the job with their message only.
     """
-    from threadpoolctl import threadpool_limits
-
     # A rule's text log; the executed notebook of a figure rule is a log too, but not text.
     text_logs = [str(p) for p in snakemake.log if not str(p).endswith(".ipynb")]
     log_path = text_logs[0] if text_logs else None
     threads = max(1, int(getattr(snakemake, "threads", 1)))
-    with logging_to(log_path), threadpool_limits(limits=threads):
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(threads)
+    with logging_to(log_path), limited_threads(threads):
         start = time.perf_counter()
         log.info(
             "rule %s, wildcards %s, %d thread(s)",

@@ -25,7 +25,6 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ner_repro.core import atomic
 from ner_repro.core.errors import InputError
 from ner_repro.core.types import PathLike
 from ner_repro.data.acquire import read_manifest
@@ -650,9 +650,7 @@ def write_record(
     ]
     pairs = pair_panels(rows, ours, {}, urls, published_absent="linked, not copied")
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic.atomic_dir(out_dir) as tmp:
         pages = []
         for figure in FIGURES:
             page_pairs = [p for p in pairs if p.figure == figure]
@@ -685,15 +683,6 @@ def write_record(
                 "",
             ]
         (tmp / "README.md").write_text("\n".join(text).rstrip() + "\n")
-        old = out_dir.with_name(f".{out_dir.name}.old")
-        if out_dir.exists():
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-        if old.exists():
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
