@@ -21,7 +21,7 @@ from ner_repro.core.errors import InputError
 from ner_repro.core.session import SessionData
 from ner_repro.data import mcmaze, published_embeddings
 from ner_repro.plan import Plan
-from ner_repro.plan import mcmaze as fig8_plan
+from ner_repro.plan.figures import fig8 as fig8_plan
 from ner_repro.plotting import fig8 as pfig8
 from ner_repro.plotting import style
 from ner_repro.synthetic.nwb import write_synthetic_nwb

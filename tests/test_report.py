@@ -445,7 +445,7 @@ def test_rounding_tolerance():
 def test_fig8_from_published_embeddings_matches_to_rounding(tmp_path, published, published_dir):
     from ner_repro.analysis.mcmaze import analyse_published
     from ner_repro.data.published_embeddings import published_file
-    from ner_repro.plan import mcmaze
+    from ner_repro.plan.figures import fig8 as mcmaze
 
     config = load_config(
         overrides={

@@ -510,7 +510,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from ner_patch import NER
 
-    with jobs.limited_threads(args.threads, torch=True) as threads:
+    with jobs.limited_threads(args.threads) as threads:  # torch is imported (ner_patch)
         provenance.seed_everything(args.seed)
         model = NER(**settings, device=device, verbose=False)
         fit_started = time.perf_counter()

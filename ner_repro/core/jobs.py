@@ -81,14 +81,12 @@ def _write_failure(snakemake: Any, exc: Exception) -> OutputError | None:
 
 
 @contextlib.contextmanager
-def limited_threads(n: int | None, *, torch: bool = False) -> Iterator[int | None]:
+def limited_threads(n: int | None) -> Iterator[int | None]:
     """BLAS/OpenMP pools limited to ``n`` threads, and torch's intra-op pool too where torch
-    is imported already (``torch=True``: import it); everything restored on exit. Yields
-    torch's thread count where torch is in use, else ``n``. ``n=None`` changes nothing."""
+    is imported already (this never imports it); everything restored on exit. Yields torch's
+    thread count where torch is in use, else ``n``. ``n=None`` changes nothing."""
     from threadpoolctl import threadpool_limits
 
-    if torch:
-        import torch as _torch  # noqa: F401 - imported to be limited below
     module = sys.modules.get("torch")
     before = module.get_num_threads() if module is not None else None
     with threadpool_limits(limits=n) if n is not None else contextlib.nullcontext():

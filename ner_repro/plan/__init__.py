@@ -5,9 +5,12 @@ here and nowhere else; the rule files import only this package.
 
 * :mod:`ner_repro.plan.specs`   -- the plain types: :class:`Group`, :class:`FigureSpec`,
   :class:`Skipped` (and :data:`MODES`, the evaluation modes, re-exported from the config).
-* :mod:`ner_repro.plan.outputs` -- :class:`Plan`: sessions, embeddings, checkpoints, analyses and
-  Fig1-7 / GIF specs.
-* :mod:`ner_repro.plan.mcmaze`  -- Fig8 (MC_Maze): condition-set sessions, analyses, the spec.
+* :mod:`ner_repro.plan.layout`  -- :class:`~ner_repro.plan.layout.Layout`: the configuration read
+  as recordings, sessions, seeds, methods, groups and the Fig8 sources.
+* :mod:`ner_repro.plan.paths`   -- :class:`~ner_repro.plan.paths.Paths`: every output path.
+* :mod:`ner_repro.plan.figures` -- each figure's spec in its own module, behind one table
+  (Fig8, MC_Maze, with its condition-set sessions and analyses).
+* :mod:`ner_repro.plan.outputs` -- :class:`Plan`: paths and figures together.
 * :mod:`ner_repro.plan.report`  -- the reproduction report's inputs and outputs.
 """
 

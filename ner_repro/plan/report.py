@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -31,11 +31,9 @@ from ner_repro.data.published_numbers import (
     published_sessions,
 )
 from ner_repro.methods.kinds import ENTRY_KEYS, KINDS
-from ner_repro.plan import mcmaze
+from ner_repro.plan.figures import fig8 as mcmaze
+from ner_repro.plan.outputs import Plan
 from ner_repro.plan.specs import Group
-
-if TYPE_CHECKING:  # Plan uses no report function; the import stays one-way at run time
-    from ner_repro.plan.outputs import Plan
 
 #: How the report's methods map onto the configured ones: kind and settings that must match.
 PUBLISHED_METHODS: dict[str, dict[str, Any]] = {
@@ -149,7 +147,7 @@ def fig8_sets(plan: Plan) -> list[ConditionSet]:
 def fig8_inputs(plan: Plan) -> tuple[list[str], dict[str, str]]:
     """Fig8 analysis tables (all seeds, or the authors' runs) and the sets left out.
 
-    The tables come from :func:`ner_repro.plan.mcmaze.analysis_inputs` (the one place the
+    The tables come from :func:`ner_repro.plan.figures.fig8.analysis_inputs` (the one place the
     "published embedding missing -> skipped" rule is written), in its order: methods, sets,
     seeds. The sets left out are keyed ``<method>:<set>``, with the report's reason.
     """

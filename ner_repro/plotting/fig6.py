@@ -1,7 +1,7 @@
 """Fig6: PMd and M1 self- and cross-session decoding, and PMd embeddings rotated onto M1
 (``reference/fig4-7.md`` §3, F6.5–F6.8; see ``docs/sources.md``).
 
-Outputs (keys of ``outputs``, from :meth:`ner_repro.plan.Plan._figure_fig6`):
+Outputs (keys of ``outputs``, from :func:`ner_repro.plan.figures.fig6.spec`):
 
 ``{decoder}:{vel,pos,acc}``, ``accuracy``
     As Fig5 (:mod:`ner_repro.plotting.fig5`), over every (session, area) of the group: rows

@@ -1,6 +1,6 @@
 """Fig8: MC_Maze straight vs curved reaches, NER and the CEBRA supplement (``fig8-baselines.md`` §1.8).
 
-Inputs (from :func:`ner_repro.plan.mcmaze.figure_spec`): ``{method}:{set}`` -> the set's analysis file
+Inputs (from :func:`ner_repro.plan.figures.fig8.figure_spec`): ``{method}:{set}`` -> the set's analysis file
 (:func:`ner_repro.analysis.mcmaze.analyse`), trained here or decoded from the authors' published embedding.
 Outputs, per method (NER -> the paper's panels, CEBRA -> its supplement):
 

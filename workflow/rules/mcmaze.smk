@@ -1,8 +1,8 @@
 # MC_Maze (Fig8): NWB file -> one session per condition set -> (train_embedding) ->
 # in-sample decoding per method and set. Without the NWB file the same decoding is run
-# on the authors' published embeddings. The logic lives in ner_repro.plan.mcmaze (paths),
+# on the authors' published embeddings. The logic lives in ner_repro.plan.figures.fig8 (paths),
 # ner_repro.data.mcmaze (sessions) and ner_repro.analysis.mcmaze (decoding).
-from ner_repro.plan import mcmaze as FIG8
+from ner_repro.plan.figures import fig8 as FIG8
 
 MCMAZE = config.get("mcmaze") or {}
 MCMAZE_SESSIONS = FIG8.session_paths(PLAN) if MCMAZE else {}

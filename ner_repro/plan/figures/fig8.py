@@ -1,6 +1,6 @@
 """Fig8 (MC_Maze straight vs curved reaches): every file of the figure and its spec.
 
-Two source modes (:meth:`ner_repro.plan.Plan.fig8_sources`): ``trained`` (the DANDI 000128
+Two source modes (:meth:`ner_repro.plan.layout.Layout.fig8_sources`): ``trained`` (the DANDI 000128
 NWB file -- or the demo's synthetic one -- cut into one session per condition set, each
 trained by the workflow's ``train_embedding`` rule) and ``published`` (the authors' own Fig8
 embeddings, ``data_NER/Fig8/*.npz`` for NER and ``Fig8/Supp_Cebra/*.npz`` for the CEBRA
@@ -26,15 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ner_repro.data.mcmaze import ConditionSet, condition_sets_from_config, session_name
 from ner_repro.data.published_embeddings import published_file
+from ner_repro.plan.paths import Paths
 from ner_repro.plan.specs import FigureSpec
-
-if TYPE_CHECKING:  # Plan calls figure_spec; the import stays one-way at run time
-    from ner_repro.plan.outputs import Plan
-
 
 FIGURE = "fig8"
 
@@ -72,37 +69,37 @@ PANEL_IDS = {
 }
 
 
-def mcmaze_config(plan: Plan) -> Mapping[str, Any]:
+def mcmaze_config(plan: Paths) -> Mapping[str, Any]:
     return plan.config.get("mcmaze") or {}
 
 
-def condition_sets(plan: Plan) -> list[ConditionSet]:
+def condition_sets(plan: Paths) -> list[ConditionSet]:
     """The configured condition sets (the paper's when none are configured)."""
     return condition_sets_from_config(mcmaze_config(plan).get("condition_sets"))
 
 
-def methods(plan: Plan) -> list[str]:
+def methods(plan: Paths) -> list[str]:
     return [str(m) for m in mcmaze_config(plan).get("methods") or []]
 
 
-def sets_table(plan: Plan) -> Path:
+def sets_table(plan: Paths) -> Path:
     return plan.results / "analysis" / "mcmaze" / "condition_sets.csv"
 
 
-def session_paths(plan: Plan) -> dict[str, Path]:
+def session_paths(plan: Paths) -> dict[str, Path]:
     """``{set name: sessions/MCMaze_<set>.npz}`` for every configured set."""
     return {cs.name: plan.session_npz(session_name(cs)) for cs in condition_sets(plan)}
 
 
 def analysis_path(
-    plan: Plan, method: str, cset: ConditionSet | str, seed: int | None, ext: str = "npz"
+    plan: Paths, method: str, cset: ConditionSet | str, seed: int | None, ext: str = "npz"
 ) -> Path:
     """Decoding of one run: trained here (``seed``) or the authors' (``seed=None``)."""
     stem = f"{method}_published" if seed is None else f"{method}_seed{seed}"
     return plan.results / "analysis" / "mcmaze" / session_name(cset) / f"{stem}.{ext}"
 
 
-def published_input(plan: Plan, set_name: str, method: str) -> Path:
+def published_input(plan: Paths, set_name: str, method: str) -> Path:
     """The authors' npz of a configured set for a method (rule ``mcmaze_analysis_published``)."""
     sets = {cs.name: cs for cs in condition_sets(plan)}
     if set_name not in sets:
@@ -128,7 +125,7 @@ def set_label(cset: ConditionSet) -> str:
     return "[" + ", ".join(str(t) for t in cset.types) + "]"
 
 
-def _unique_labels(plan: Plan, names: Sequence[str]) -> dict[str, str]:
+def _unique_labels(plan: Paths, names: Sequence[str]) -> dict[str, str]:
     labels = {m: plan.label(m) for m in names}
     counts = {v: list(labels.values()).count(v) for v in labels.values()}
     return {m: (lab if counts[lab] == 1 else m) for m, lab in labels.items()}
@@ -140,7 +137,7 @@ def source_of(sources: Mapping[str, str]) -> str:
 
 
 def analysis_inputs(
-    plan: Plan, *, ext: str = "npz", all_seeds: bool = False
+    plan: Paths, *, ext: str = "npz", all_seeds: bool = False
 ) -> tuple[dict[tuple[str, str], list[Path]], dict[tuple[str, str], str]]:
     """The Fig8 analysis files per (method, condition set), and the runs left out with why.
 
@@ -174,7 +171,7 @@ def analysis_inputs(
     return runs, skipped
 
 
-def figure_spec(plan: Plan) -> FigureSpec:
+def figure_spec(plan: Paths) -> FigureSpec:
     """Inputs, outputs and parameters of the ``fig8`` target (see the module docstring).
 
     Outputs per method (file names ``<label>_<family>_<panel>.pdf``):
@@ -270,3 +267,8 @@ def figure_spec(plan: Plan) -> FigureSpec:
         "panel_ids": {"/".join(k): v for k, v in PANEL_IDS.items()},
     }
     return spec
+
+
+def spec(plan: Paths) -> FigureSpec:
+    """Fig8's spec (the figure table's entry): :func:`figure_spec`."""
+    return figure_spec(plan)
