@@ -11,7 +11,7 @@ STAMP      := $(VENV)/.installed
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: install demo test test-slow test-slurm lint bench bench-pipeline paper paper-gpu record clean-demo
+.PHONY: install demo test test-slow test-slurm lint bench bench-pipeline paper paper-gpu record clean-demo wheelhouse install-offline
 
 install: $(STAMP)
 
@@ -20,6 +20,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name ner-repro --display-name "NER repro" >/dev/null
+	touch $(STAMP)
+
+## For nodes without internet: every dependency but torch as wheels, for a named Python and
+## platform (WHEEL_ARGS="--python-version 3.11 --platform manylinux2014_x86_64"), then on the
+## node, with its own torch installed in $(VENV) first: make install-offline WHEELS=wheels
+WHEELS     ?= wheels
+WHEEL_ARGS ?=
+wheelhouse: $(STAMP)
+	$(BIN)/python tools/wheelhouse.py --out $(WHEELS) $(WHEEL_ARGS)
+
+install-offline:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --no-index --find-links $(WHEELS) $(TORCH_SPEC) \
+	    || { echo "install-offline: install the node's torch into $(VENV) first"; exit 1; }
+	$(BIN)/python -m pip install --no-index --find-links $(WHEELS) 'ner-repro[dev]'
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name ner-repro --display-name "NER repro" >/dev/null
 	touch $(STAMP)
 

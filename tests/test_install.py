@@ -75,3 +75,48 @@ def test_plain_install_in_a_fresh_venv_fits_saves_and_loads_ner(tmp_path):
         [str(venv / "bin" / "ner-embed"), "--help"], capture_output=True, text=True, timeout=300
     )
     assert help_.returncode == 0 and "--neural" in help_.stdout
+
+
+@pytest.mark.slow
+def test_wheelhouse_installs_the_workflow_with_no_index(tmp_path):
+    """``tools/wheelhouse.py`` (``make wheelhouse``) gathers every dependency but torch; a fresh
+    venv with torch already in it installs the whole workflow from that folder alone."""
+    wheels = tmp_path / "wheels"
+    made = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "wheelhouse.py"), "--out", str(wheels)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+    names = [w.name.lower() for w in wheels.glob("*.whl")]
+    assert not any(n.startswith(("torch-", "nvidia_", "triton-")) for n in names)
+    assert any(n.startswith("ner_repro-") for n in names)
+    assert any(n.startswith("snakemake-") for n in names)
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = str(venv / "bin" / "python")
+    torch = subprocess.run(
+        [py, "-m", "pip", "install", "--quiet", *TORCH_SPEC.split()], capture_output=True, text=True
+    )
+    assert torch.returncode == 0, torch.stderr[-3000:]
+    offline = subprocess.run(
+        [py, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheels),
+         "ner-repro[workflow]"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )  # fmt: skip
+    assert offline.returncode == 0, offline.stdout[-3000:] + offline.stderr[-3000:]
+    check = subprocess.run(
+        [
+            py,
+            "-c",
+            "import ner_patch, ner_repro.plan, umap, pynwb, papermill, snakemake; print('ok')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert check.stdout.strip() == "ok", check.stderr[-3000:]
