@@ -272,6 +272,13 @@ def _results(tmp_path: Path) -> Path:
     (results / "run").mkdir()
     (results / "run" / "2026-12-06T072823.snakemake.log").write_text(LOG)
     (results / "run" / "invocations.txt").write_text("2026-12-06T07:28:23Z 946307dabc\n")
+    bench = results / "benchmarks" / "pivae_original"
+    bench.mkdir(parents=True)
+    (bench / "summary_stats.csv").write_text(
+        "implementation,session,split,metric,n,median,mean,sd,min,max,published\n"
+        "keras_original,Han_20171201_S1,train,vel_R2,5,0.54,0.57,0.14,0.44,0.75,0.5357\n"
+        "ours,Han_20171201_S1,train,vel_R2,5,0.41,0.43,0.05,0.38,0.50,0.5357\n"
+    )
     return results
 
 
@@ -309,6 +316,10 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     assert (causes != "").all()  # Fig4 NER/CEBRA: the evaluation was ruled out
     assert f"With a measured cause: {n_bad} of {n_bad}; 0 not investigated yet" in readme
     assert "test_paper_mode_reproduces_the_fig4_rows_for_161014" in readme
+    assert (
+        "| Han_20171201_S1 | train | vel_R2 | 0.536 | 0.540 [0.440 – 0.750] (5) | "
+        "0.410 [0.380 – 0.500] (5) |" in readme
+    )
     assert "Wall time (Snakemake's logs" in readme and "training: NER" in readme
 
     fig4 = first["Fig4.md"].decode()

@@ -619,6 +619,58 @@ def readme(
     return lines
 
 
+PIVAE_METRICS = ("vel_R2", "pos_R2", "peak_dir_acc", "final_loss_last10")
+
+
+def pivae_original_section(results: Path) -> list[str]:
+    """The comparison with the authors' original Keras pi-VAE (``benchmarks/pivae_original.py``,
+    its ``summary_stats.csv`` copied under ``<results>/benchmarks/pivae_original*/``): per
+    session, split and number, the published value beside the median and range over seeds of
+    the original implementation and of ours. Empty when the comparison was not run."""
+    tables = sorted((results / "benchmarks").glob("pivae_original*/summary_stats.csv"))
+    if not tables:
+        return []
+    lines = [
+        "## pi-VAE: the authors' original implementation beside ours",
+        "",
+        "The Keras pi-VAE the authors ran (CEBRA's `third_party/pivae`, run from a checkout by "
+        "`benchmarks/pivae_original.py`) and our PyTorch port, trained on the same arrays with "
+        "the authors' protocol under the same seeds, decoded by the project's paper-mode Fig4 "
+        "evaluation: median [range] over seeds (n).",
+        "",
+    ]
+    for path in tables:
+        stats = pd.read_csv(path)
+        stats = stats[stats["metric"].isin(PIVAE_METRICS)]
+        rows = []
+        for (session, split, metric), part in stats.groupby(
+            ["session", "split", "metric"], sort=True
+        ):
+            cells = {}
+            for impl, r in part.set_index("implementation").iterrows():
+                cells[impl] = (
+                    f"{_fmt(r['median'], metric)} [{_fmt(r['min'], metric)} – "
+                    f"{_fmt(r['max'], metric)}] ({int(r['n'])})"
+                )
+            published = part["published"].dropna()
+            rows.append(
+                [
+                    str(session),
+                    str(split),
+                    str(metric),
+                    _fmt(published.iloc[0], metric) if len(published) else "",
+                    cells.get("keras_original", "not measured"),
+                    cells.get("ours", "not measured"),
+                ]
+            )
+        lines += [f"From `{path.parent.name}`:", ""]
+        lines += _table(
+            ["session", "split", "number", "published", "original (Keras)", "ours (PyTorch)"],
+            rows,
+        )
+    return lines
+
+
 def _size(out_dir: Path) -> tuple[int, int]:
     files = [p for p in out_dir.rglob("*") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
@@ -676,6 +728,7 @@ def write_record(
             size_text,
             invocations(results),
         )
+        text += pivae_original_section(results)
         if leftover:
             text += [
                 "Figures of ours that no row of resources/published_panels.tsv claims: "
