@@ -115,8 +115,10 @@ def pair_panels(
     published one present locally (``published``: table name -> path) and its URL.
 
     ``published_absent`` says why published panels are not present locally (e.g. the config
-    key is unset); it becomes the reason of a pair whose published file is missing."""
+    key is unset); it becomes the reason of a pair whose published file is missing.
+    ``published=None``: the published files are not looked for (linked only, as in the record)."""
     files = sorted({PurePosixPath(f).as_posix() for f in our_files})
+    look = published is not None
     published = published or {}
     urls = urls or {}
     pairs = []
@@ -126,7 +128,7 @@ def pair_panels(
         if row.published:
             pair.published_path = published.get(row.published)
             pair.url = urls.get(row.published, "")
-            if pair.published_path is None:
+            if look and pair.published_path is None:
                 reasons.append(
                     "the published panel is not present locally"
                     + (f" ({published_absent})" if published_absent else "")

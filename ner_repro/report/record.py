@@ -427,7 +427,8 @@ def figure_page(
                 lines.append(f"![{rel}]({img})")
                 lines.append("")
         else:
-            lines += [f"**Ours:** none. {pair.reason}", ""]
+            reason = pair.reason[:1].upper() + pair.reason[1:]
+            lines += [f"**Ours:** none. {reason}", ""]
         numbers = select_numbers(row, comparison)
         if len(numbers):
             stem = PurePosixPath("img") / figure.lower() / _slug(row.name)
@@ -700,7 +701,7 @@ def write_record(
         for p in sorted(figures_dir.rglob("*"))
         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
     ]
-    pairs = pair_panels(rows, ours, {}, urls, published_absent="linked, not copied")
+    pairs = pair_panels(rows, ours, None, urls)
     out_dir = Path(out_dir)
     with atomic.atomic_dir(out_dir) as tmp:
         pages = []
