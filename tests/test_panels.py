@@ -331,7 +331,7 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     assert "img/fig4/Velocities_10_M1_sessions_NER_seeds.png" in fig4
     assert first["img/fig4/Velocities_M1_sessions.png"].startswith(b"\x89PNG")
     # a panel not built in this run, and one without a partner, each say why
-    assert "no figure of this run matches fig4/Direction_accuracy_across_time_M1.pdf" in fig4
+    assert "No figure of this run matches fig4/Direction_accuracy_across_time_M1.pdf" in fig4
     fig2 = first["Fig2.md"].decode()
     assert "not public" in fig2
     # every published number of Fig4 is on the page: in a panel's table or in 'no panel'
