@@ -27,9 +27,7 @@ import logging
 import math
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -56,6 +54,7 @@ from ner_repro.report.panels import (
     unpaired_ours,
     view_url,
 )
+from ner_repro.report.render import rasterise_pdf
 from ner_repro.report.verdicts import NOT_COMPUTABLE, NOT_REPRODUCED, REPRODUCED
 
 log = logging.getLogger(__name__)
@@ -198,20 +197,11 @@ def run_info(results: Path) -> dict[str, Any]:
 
 # -- images ----------------------------------------------------------------------------------------
 def _pdf_to_png(pdf: Path, png: Path, dpi: int) -> None:
-    if shutil.which("pdftoppm") is None:
-        raise InputError(pdf, "pdftoppm (poppler-utils) is needed to render PDF panels as PNG")
-    with tempfile.TemporaryDirectory() as tmp:
-        stem = Path(tmp) / "page"
-        proc = subprocess.run(
-            ["pdftoppm", "-png", "-singlefile", "-r", str(dpi), str(pdf), str(stem)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise InputError(pdf, f"pdftoppm failed: {proc.stderr.strip()}")
-        png.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(stem.with_suffix(".png"), png)
+    data, why = rasterise_pdf(pdf, dpi)
+    if data is None:
+        raise InputError(pdf, f"cannot render the panel as PNG: {why}")
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.write_bytes(data)
 
 
 def _small_gif(src: Path, dst: Path) -> None:

@@ -80,24 +80,35 @@ figcaption{font-size:11px;color:#555}
 """
 
 
+def rasterise_pdf(path: PathLike, dpi: int) -> tuple[bytes | None, str]:
+    """The first page of a PDF as PNG bytes, rendered by poppler's ``pdftoppm``; ``(None, why)``
+    when pdftoppm is not installed or fails."""
+    if shutil.which("pdftoppm") is None:
+        return None, "pdftoppm (poppler-utils) is not installed"
+    with tempfile.TemporaryDirectory() as tmp:
+        stem = Path(tmp) / "page"
+        proc = subprocess.run(
+            ["pdftoppm", "-png", "-singlefile", "-r", str(dpi), str(path), str(stem)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        png = stem.with_suffix(".png")
+        if proc.returncode == 0 and png.is_file():
+            return png.read_bytes(), ""
+        return None, f"pdftoppm failed: {proc.stderr.strip()}"
+
+
 def figure_image(path: PathLike, dpi: int = 60) -> tuple[str, str]:
     """(mime type, base64 data) of a figure for embedding: PDFs are rasterised to PNG with
     ``pdftoppm`` (poppler) when it is installed, else embedded as PDF."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".pdf" and shutil.which("pdftoppm"):
-        with tempfile.TemporaryDirectory() as tmp:
-            stem = Path(tmp) / "page"
-            proc = subprocess.run(
-                ["pdftoppm", "-png", "-singlefile", "-r", str(dpi), str(path), str(stem)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            png = stem.with_suffix(".png")
-            if proc.returncode == 0 and png.is_file():
-                return "image/png", base64.b64encode(png.read_bytes()).decode("ascii")
-            log.warning("pdftoppm failed on %s: %s", path, proc.stderr.strip())
+    if suffix == ".pdf":
+        png, why = rasterise_pdf(path, dpi)
+        if png is not None:
+            return "image/png", base64.b64encode(png).decode("ascii")
+        log.warning("%s: embedded as PDF: %s", path, why)
     mime = {
         ".pdf": "application/pdf",
         ".png": "image/png",
