@@ -140,7 +140,7 @@ def _pair_html(b: Block) -> str:
         )
     right = (
         "".join(
-            _image_tag(f) if Path(f).is_file() else f"<p class='absent'>missing: {e(f)}</p>"
+            _image_tag(f) if Path(f).is_file() else f"<p class='absent'>not built yet: {e(f)}</p>"
             for f in b.files
         )
         or "<p class='absent'>none (see below)</p>"
