@@ -331,19 +331,14 @@ def keras_job(parts: Mapping[str, np.ndarray], *, seed: int, epochs: int) -> dic
 
 
 def checkout_commit(pivae_dir: Path) -> str:
-    """The git commit of the checkout holding ``pivae_dir``: ``git rev-parse HEAD``, or a
-    ``COMMIT`` file at one of its parents (written when the folder was exported with
-    ``git archive``); "" when unknown."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(pivae_dir), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    """The git commit of the checkout holding ``pivae_dir``
+    (:func:`ner_repro.core.provenance.code_version`), or a ``COMMIT`` file at one of its parents
+    (written when the folder was exported with ``git archive``); "" when unknown."""
+    from ner_repro.core.provenance import code_version
+
+    commit = code_version(pivae_dir)
+    if commit != "unknown":
+        return commit
     for parent in (pivae_dir, *pivae_dir.resolve().parents):
         marker = parent / "COMMIT"
         if marker.is_file():

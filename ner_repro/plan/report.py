@@ -240,7 +240,8 @@ def report_inputs(plan: Plan, published: pd.DataFrame | None = None) -> dict[str
 
 
 # -- the authors' published panels -----------------------------------------------------------------
-def _figure_entries() -> dict[str, Entry]:
+def published_figure_entries() -> dict[str, Entry]:
+    """The authors' published panels of ``data/manifest.tsv`` (kind ``figure``), by name."""
     return {name: e for name, e in read_manifest().items() if e.kind == "figure"}
 
 
@@ -260,7 +261,7 @@ def published_figures(plan: Plan) -> dict[str, Path]:
         return {}
     return {
         name: folder / name
-        for name in _figure_entries()
+        for name in published_figure_entries()
         if (plan.workdir / folder / name).is_file()
     }
 
@@ -272,13 +273,15 @@ def missing_published_figures(plan: Plan) -> list[Path]:
     if folder is None or plan.config["missing"] == "skip":
         return []
     return [
-        folder / name for name in _figure_entries() if not (plan.workdir / folder / name).is_file()
+        folder / name
+        for name in published_figure_entries()
+        if not (plan.workdir / folder / name).is_file()
     ]
 
 
 def published_figure_targets(paths: Iterable[PathLike], folder: PathLike) -> dict[Path, Entry]:
     """``{path: manifest entry}`` for published panels under ``folder`` (the fetch rule's)."""
-    entries = _figure_entries()
+    entries = published_figure_entries()
     out: dict[Path, Entry] = {}
     for p in paths:
         name = Path(p).relative_to(Path(folder)).as_posix()

@@ -37,9 +37,9 @@ import pandas as pd
 from ner_repro.core import atomic
 from ner_repro.core.provenance import code_version, machine_description, package_versions
 from ner_repro.core.types import PathLike
-from ner_repro.data.acquire import read_manifest
 from ner_repro.data.published_numbers import PUBLISHED_TSV, load_published
 from ner_repro.plan.report import (
+    published_figure_entries,
     published_figures,
     published_figures_absent,
     report_inputs,
@@ -54,7 +54,7 @@ from ner_repro.report.document import (
     read_comparison,
 )
 from ner_repro.report.ours import COMPARISON_COLUMNS, Context, NotComputable, Ours, Outputs, compare
-from ner_repro.report.panels import Pair, load_panels, pair_panels
+from ner_repro.report.panels import Pair, load_panels, pair_panels, relative_to_figures
 from ner_repro.report.render import figure_image, render_html, render_markdown
 from ner_repro.report.verdicts import (
     KNOWN_CAUSES,
@@ -167,14 +167,8 @@ def write_report(
 def panel_pairs(plan: Plan, figure_files: Sequence[str]) -> list[Pair]:
     """The authors' published panels paired with this run's figures
     (:mod:`ner_repro.report.panels`), with the published files present locally."""
-    root = Path(plan.results) / "figures"
-    ours = []
-    for f in figure_files:
-        try:
-            ours.append(Path(f).relative_to(root).as_posix())
-        except ValueError:
-            continue
-    urls = {n: e.url for n, e in read_manifest().items() if e.kind == "figure"}
+    ours = relative_to_figures(figure_files, Path(plan.results) / "figures")
+    urls = {n: e.url for n, e in published_figure_entries().items()}
     present = {name: plan.workdir / p for name, p in published_figures(plan).items()}
     return pair_panels(
         load_panels(), ours, present, urls, published_absent=published_figures_absent(plan)

@@ -27,7 +27,7 @@ from ner_repro.data.published_numbers import FIGURE_ORDER, published_sessions
 from ner_repro.plan.report import fig8_inputs
 from ner_repro.report.ours import _NUMERIC, COMPARISON_COLUMNS, Context
 from ner_repro.report.panels import FIGURES as PANEL_FIGURES
-from ner_repro.report.panels import Pair, select_numbers, unpaired_ours
+from ner_repro.report.panels import Pair, relative_to_figures, select_numbers, unpaired_ours
 from ner_repro.report.verdicts import (
     KNOWN_CAUSES,
     NOT_COMPARABLE,
@@ -621,13 +621,7 @@ def pair_blocks(
                 )
             )
     root = Path(figures_root)
-    rel = []
-    for f in figures:
-        try:
-            rel.append(Path(f).relative_to(root).as_posix())
-        except ValueError:
-            continue
-    leftover = unpaired_ours(rows, rel)
+    leftover = unpaired_ours(rows, relative_to_figures(figures, root))
     if leftover:
         blocks.append(Block("h3", "Our figures without a row in resources/published_panels.tsv"))
         blocks.append(Block("figures", files=[str(root / f) for f in leftover]))

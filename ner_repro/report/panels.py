@@ -145,6 +145,18 @@ def pair_panels(
     return pairs
 
 
+def relative_to_figures(files: Iterable[PathLike], root: PathLike) -> list[str]:
+    """The files under ``root`` (a results folder's ``figures/``) as POSIX paths relative to it,
+    the form :func:`pair_panels` matches; files elsewhere are left out."""
+    out = []
+    for f in files:
+        try:
+            out.append(Path(f).relative_to(Path(root)).as_posix())
+        except ValueError:
+            continue
+    return out
+
+
 def unpaired_ours(rows: Sequence[PanelRow], our_files: Iterable[str]) -> list[str]:
     """Our figure files that no row of the table claims (the table is then incomplete)."""
     files = sorted({PurePosixPath(f).as_posix() for f in our_files})

@@ -21,6 +21,7 @@ byte for byte (no timestamps; images rendered deterministically).
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import logging
@@ -40,8 +41,8 @@ import pandas as pd
 from ner_repro.core import atomic
 from ner_repro.core.errors import InputError
 from ner_repro.core.types import PathLike
-from ner_repro.data.acquire import read_manifest
 from ner_repro.data.published_numbers import FIGURE_ORDER
+from ner_repro.plan.report import published_figure_entries
 from ner_repro.report.document import _fmt, _md_cell, _seed_range, read_comparison
 from ner_repro.report.findings import NOT_INVESTIGATED, findings_for, load_findings
 from ner_repro.report.panels import (
@@ -337,9 +338,15 @@ def _published_text(r: Mapping[str, Any]) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1)
+def _findings() -> tuple[Any, ...]:
+    """resources/findings.tsv, read once per process (every page's tables use it)."""
+    return tuple(load_findings())
+
+
 def number_rows(numbers: pd.DataFrame) -> list[list[str]]:
     rows = []
-    causes = findings_for(numbers, load_findings())
+    causes = findings_for(numbers, _findings())
     for i, r in numbers.iterrows():
         cause = ""
         if r["verdict"] == NOT_REPRODUCED:
@@ -592,7 +599,7 @@ def readme(
                 for (_, r), row in zip(failed.iterrows(), number_rows(failed), strict=True)
             ],
         )
-        causes = findings_for(failed, load_findings())
+        causes = findings_for(failed, _findings())
         open_ = int((causes == "").sum())
         lines += [
             f"With a measured cause: {len(failed) - open_} of {len(failed)}; {open_} not "
@@ -684,7 +691,7 @@ def write_record(
     logs = sorted((results / "run").glob("*.snakemake.log"))
     timing, wall = timing_table(logs)
     rows = load_panels()
-    urls = {n: e.url for n, e in read_manifest().items() if e.kind == "figure"}
+    urls = {n: e.url for n, e in published_figure_entries().items()}
     figures_dir = results / "figures"
     ours = [
         p.relative_to(figures_dir).as_posix()
