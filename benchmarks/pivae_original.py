@@ -286,7 +286,7 @@ def load_session(name: str, data_dir: Path = DATA_DIR) -> SessionData:
     return read_session(data_dir / f"{monkey}_{date}_neural_con_dis_index.mat", area, t_dur=t_dur)
 
 
-def pivae_params(config: Path = CONFIG, method: str = "piVAE") -> dict[str, Any]:
+def method_params(method: str = "piVAE", config: Path = CONFIG) -> dict[str, Any]:
     """The settings of ``methods.<method>`` in the workflow's config (kind/seeds left out)."""
     import yaml
 
@@ -481,22 +481,26 @@ def run_metrics(run: EmbeddingRun) -> dict[str, float]:
     }
 
 
-def published_values(path: Path = PUBLISHED) -> dict[tuple[str, str, str], float]:
-    """(session, split, metric) -> the published Fig4 pi-VAE value (linear decoder)."""
+def published_values(
+    path: Path = PUBLISHED, method: str = "piVAE"
+) -> dict[tuple[str, str, str], float]:
+    """(session, split, metric) -> the published Fig4 value of ``method`` (linear decoder;
+    for pi-VAE also the authors' final training losses)."""
     import pandas as pd
 
     pub = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     sel = pub[
         (pub["figure"] == "Fig4")
-        & (pub["method"] == "piVAE")
+        & (pub["method"] == method)
         & (pub["statistic"] == "value")
         & (pub["decoder"].isin(["linear", ""]))
     ]
     out = {
         (r.session, r.split, r.metric): float(r.value) for r in sel.itertuples() if r.value != ""
     }
-    for session, (metric, value, _) in REFERENCE_FINAL_LOSS.items():
-        out.setdefault((session, "train", metric), value)
+    if method == "piVAE":
+        for session, (metric, value, _) in REFERENCE_FINAL_LOSS.items():
+            out.setdefault((session, "train", metric), value)
     return out
 
 
@@ -572,7 +576,7 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
     from ner_repro.core.embedding import EmbeddingRun
     from ner_repro.methods.pivae import epochs_for
 
-    params = pivae_params()
+    params = method_params("piVAE")
     runs: list[tuple[str, EmbeddingRun]] = []
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="pivae_orig_"))
     work.mkdir(parents=True, exist_ok=True)

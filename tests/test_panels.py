@@ -279,6 +279,16 @@ def _results(tmp_path: Path) -> Path:
         "keras_original,Han_20171201_S1,train,vel_R2,5,0.54,0.57,0.14,0.44,0.75,0.5357\n"
         "ours,Han_20171201_S1,train,vel_R2,5,0.41,0.43,0.05,0.38,0.50,0.5357\n"
     )
+    umap = results / "benchmarks" / "umap_spread"
+    umap.mkdir(parents=True)
+    (umap / "summary_stats.csv").write_text(
+        "implementation,method,variant,session,split,metric,n,median,mean,sd,min,max,published,"
+        "published_in_range,p_vs_seeded\n"
+        "UMAP seeded,UMAP,seeded,Han_20171204_S1,train,pos_R2,5,0.19,0.2,0.05,0.15,0.3,0.3742,"
+        "False,\n"
+        "UMAP unseeded,UMAP,unseeded,Han_20171204_S1,train,pos_R2,5,0.21,0.22,0.05,0.16,0.31,"
+        "0.3742,False,0.548\n"
+    )
     return results
 
 
@@ -319,6 +329,10 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     assert (
         "| Han_20171201_S1 | train | vel_R2 | 0.536 | 0.540 [0.440 – 0.750] (5) | "
         "0.410 [0.380 – 0.500] (5) |" in readme
+    )
+    assert (
+        "| UMAP | Han_20171204_S1 | train | pos_R2 | 0.374 | 0.190 [0.150 – 0.300] (5) | "
+        "0.210 [0.160 – 0.310] (5) | 0.55 |" in readme
     )
     assert "Wall time (Snakemake's logs" in readme and "training: NER" in readme
 

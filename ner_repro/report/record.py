@@ -617,55 +617,100 @@ def readme(
     return lines
 
 
-PIVAE_METRICS = ("vel_R2", "pos_R2", "peak_dir_acc", "final_loss_last10")
+@dataclass(frozen=True)
+class Experiment:
+    """A benchmark that compares runs of one method beside the published numbers, read by the
+    record from its ``summary_stats.csv`` copied under ``<results>/benchmarks/<folder>*/``
+    (columns ``session``, ``split``, ``metric``, ``n``, ``median``, ``min``, ``max``,
+    ``published``, the ``column`` that names the variants, optional ``method`` and ``p_column``).
+    """
+
+    folder: str
+    title: str
+    intro: str
+    column: str
+    columns: Mapping[str, str]  # variant -> header, in the table's order
+    metrics: tuple[str, ...]
+    p_column: str | None = None
+    p_header: str = ""
 
 
-def pivae_original_section(results: Path) -> list[str]:
-    """The comparison with the authors' original Keras pi-VAE (``benchmarks/pivae_original.py``,
-    its ``summary_stats.csv`` copied under ``<results>/benchmarks/pivae_original*/``): per
-    session, split and number, the published value beside the median and range over seeds of
-    the original implementation and of ours. Empty when the comparison was not run."""
-    tables = sorted((results / "benchmarks").glob("pivae_original*/summary_stats.csv"))
+EXPERIMENTS = (
+    Experiment(
+        folder="pivae_original",
+        title="pi-VAE: the authors' original implementation beside ours",
+        intro=(
+            "The Keras pi-VAE the authors ran (CEBRA's `third_party/pivae`, run from a checkout "
+            "by `benchmarks/pivae_original.py`) and our PyTorch port, trained on the same arrays "
+            "with the authors' protocol under the same seeds, decoded by the project's paper-mode "
+            "Fig4 evaluation: median [range] over seeds (n)."
+        ),
+        column="implementation",
+        columns={"keras_original": "original (Keras)", "ours": "ours (PyTorch)"},
+        metrics=("vel_R2", "pos_R2", "peak_dir_acc", "final_loss_last10"),
+    ),
+    Experiment(
+        folder="umap_spread",
+        title="UMAP: seeded runs (the workflow's) beside unseeded runs (the authors')",
+        intro=(
+            "UMAP with the authors' settings fitted many times on the same training split by "
+            "`benchmarks/umap_spread.py`: seeded (`random_state` = seed, single-threaded, as the "
+            "workflow runs it) and unseeded (`random_state=None` on all cores, as the authors ran "
+            "it once per session), decoded by the project's paper-mode Fig4 evaluation: median "
+            "[range] over runs (n); p: two-sided Mann-Whitney test of unseeded against seeded."
+        ),
+        column="variant",
+        columns={"seeded": "seeded (workflow)", "unseeded": "unseeded (authors' way)"},
+        metrics=("pos_R2", "vel_R2", "peak_dir_acc"),
+        p_column="p_vs_seeded",
+        p_header="p",
+    ),
+)
+
+
+def _spread_cell(stats: pd.Series, metric: str) -> str:
+    """``median [min – max] (n)`` of one row of a benchmark's ``summary_stats.csv``."""
+    return (
+        f"{_fmt(stats['median'], metric)} [{_fmt(stats['min'], metric)} – "
+        f"{_fmt(stats['max'], metric)}] ({int(stats['n'])})"
+    )
+
+
+def experiment_section(results: Path, experiment: Experiment) -> list[str]:
+    """One benchmark's comparison (:data:`EXPERIMENTS`): per (method,) session, split and
+    number, the published value beside the median and range over runs of each variant.
+    Empty when the benchmark was not run."""
+    tables = sorted((results / "benchmarks").glob(f"{experiment.folder}*/summary_stats.csv"))
     if not tables:
         return []
-    lines = [
-        "## pi-VAE: the authors' original implementation beside ours",
-        "",
-        "The Keras pi-VAE the authors ran (CEBRA's `third_party/pivae`, run from a checkout by "
-        "`benchmarks/pivae_original.py`) and our PyTorch port, trained on the same arrays with "
-        "the authors' protocol under the same seeds, decoded by the project's paper-mode Fig4 "
-        "evaluation: median [range] over seeds (n).",
-        "",
-    ]
+    lines = [f"## {experiment.title}", "", experiment.intro, ""]
     for path in tables:
         stats = pd.read_csv(path)
-        stats = stats[stats["metric"].isin(PIVAE_METRICS)]
+        stats = stats[stats["metric"].isin(experiment.metrics)]
+        keys = [k for k in ("method", "session", "split", "metric") if k in stats.columns]
         rows = []
-        for (session, split, metric), part in stats.groupby(
-            ["session", "split", "metric"], sort=True
-        ):
-            cells = {}
-            for impl, r in part.set_index("implementation").iterrows():
-                cells[impl] = (
-                    f"{_fmt(r['median'], metric)} [{_fmt(r['min'], metric)} – "
-                    f"{_fmt(r['max'], metric)}] ({int(r['n'])})"
-                )
+        for key, part in stats.groupby(keys, sort=True):
+            by_variant = part.set_index(experiment.column)
+            metric = str(part["metric"].iloc[0])
+            cells = [
+                _spread_cell(by_variant.loc[variant], metric)
+                if variant in by_variant.index
+                else "not measured"
+                for variant in experiment.columns
+            ]
             published = part["published"].dropna()
-            rows.append(
-                [
-                    str(session),
-                    str(split),
-                    str(metric),
-                    _fmt(published.iloc[0], metric) if len(published) else "",
-                    cells.get("keras_original", "not measured"),
-                    cells.get("ours", "not measured"),
-                ]
-            )
+            row = [*(str(k) for k in key)]
+            row += [_fmt(published.iloc[0], metric) if len(published) else "", *cells]
+            if experiment.p_column:
+                p = part[experiment.p_column].dropna()
+                row.append(f"{p.iloc[0]:.2g}" if len(p) else "")
+            rows.append(row)
+        headers = [{"metric": "number"}.get(k, k) for k in keys]
+        headers += ["published", *experiment.columns.values()]
+        if experiment.p_column:
+            headers.append(experiment.p_header)
         lines += [f"From `{path.parent.name}`:", ""]
-        lines += _table(
-            ["session", "split", "number", "published", "original (Keras)", "ours (PyTorch)"],
-            rows,
-        )
+        lines += _table(headers, rows)
     return lines
 
 
@@ -726,7 +771,8 @@ def write_record(
             size_text,
             invocations(results),
         )
-        text += pivae_original_section(results)
+        for experiment in EXPERIMENTS:
+            text += experiment_section(results, experiment)
         if leftover:
             text += [
                 "Figures of ours that no row of resources/published_panels.tsv claims: "

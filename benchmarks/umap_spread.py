@@ -1,0 +1,219 @@
+"""UMAP's Fig4 training numbers over many runs: seeded (the workflow) and unseeded (the authors).
+
+Issue 22 item 4: several published UMAP / UMAP-with-label Fig4 *training* numbers (position
+and velocity R², peak direction accuracy) lie outside the tolerance of ours. The authors'
+runs and the evaluation are ruled in or out as follows:
+
+* the evaluation is the project's own paper-mode Fig4 evaluation
+  (:func:`ner_repro.analysis.evaluation.explained_variance_table`), which reproduces the
+  authors' Fig4 numbers from their own stored embeddings (``tests/test_evaluation.py``);
+* the authors ran ``umap.UMAP(n_neighbors=68, min_dist=0.2475, n_components=2, n_jobs=8,
+  random_state=None)`` once per session, *unseeded and multi-threaded*; the workflow runs
+  the same settings with ``random_state=seed`` (``deterministic: true``), which makes
+  umap-learn single-threaded and takes other code paths (serial NN-descent and a serial
+  layout optimisation instead of the parallel, Hogwild-style one).
+
+So this script fits, per session and UMAP method, ``--runs`` seeded runs (the workflow's
+``deterministic: true``, seeds 0..n-1) and ``--runs`` unseeded ones (``deterministic:
+false``: ``random_state=None`` on all cores, as the authors ran it), decodes every training
+embedding with the paper-mode evaluation, and writes per run and per (variant, method,
+session, number) the median, mean, SD and range over runs beside the published value, and a
+Mann-Whitney test of seeded against unseeded. If the two variants agree and the published
+value lies inside their spread, a published UMAP number is one draw of that spread; if the
+unseeded runs differ from the seeded ones, the workflow's determinism is the cause.
+
+Outputs (``--out``, default ``benchmarks/out/umap_spread``): the embeddings under
+``<variant>/<method>/<session>_run<k>.npz`` (reused when present, so an interrupted run
+resumes), ``summary.csv`` (one row per run and number) and ``summary_stats.csv`` (read by the
+reproduction record when copied under ``<results>/benchmarks/umap_spread/``).
+
+Usage (single-threaded for the seeded variant; the unseeded one uses numba's threads)::
+
+    .venv/bin/python benchmarks/umap_spread.py [--sessions Han_20171204_S1 ...] \\
+        [--methods UMAP UMAP_label] [--runs 5] [--variants seeded unseeded] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pivae_original as po  # session loading, config and published numbers
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ner_repro.core.embedding import EmbeddingRun
+
+DEFAULT_OUT = po.REPO_ROOT / "benchmarks" / "out" / "umap_spread"
+#: The sessions whose published UMAP training numbers lay furthest from ours (seed 0).
+DEFAULT_SESSIONS = ("Han_20171204_S1", "Han_20171201_S1", "Chewie_20160929_PMd")
+METHODS = ("UMAP", "UMAP_label")
+#: variant -> the ``deterministic`` setting of ``kind: umap``.
+VARIANTS = {"seeded": True, "unseeded": False}
+#: The Fig4 numbers compared (training split, linear decoder).
+METRICS = ("pos_R2", "vel_R2", "peak_dir_acc")
+
+
+def run_path(out: Path, variant: str, method: str, session: str, k: int) -> Path:
+    return out / variant / method / f"{session}_run{k}.npz"
+
+
+def fit(session: Any, method: str, variant: str, k: int) -> EmbeddingRun:
+    """Run ``k`` of ``method`` on ``session``: seed ``k`` (seeded) or ``random_state=None``
+    (unseeded; ``k`` then only names the run and seeds UMAP's ``transform``)."""
+    from ner_repro.methods.umap import fit_umap
+
+    params = {**po.method_params(method), "deterministic": VARIANTS[variant], "paper_test": False}
+    return fit_umap(session, seed=k, params=params, method=method)
+
+
+def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
+    """Fit (or reuse) every run; returns (variant, run) pairs."""
+    from ner_repro.core.embedding import EmbeddingRun
+
+    out = Path(args.out)
+    runs: list[tuple[str, EmbeddingRun]] = []
+    total = len(args.sessions) * len(args.methods) * len(args.variants) * args.runs
+    done = 0
+    for name in args.sessions:
+        session = po.load_session(name, Path(args.data_dir))
+        for method in args.methods:
+            for variant in args.variants:
+                for k in range(args.runs):
+                    done += 1
+                    path = run_path(out, variant, method, session.name, k)
+                    if path.is_file():
+                        runs.append((variant, EmbeddingRun.load(path)))
+                        continue
+                    began = time.perf_counter()
+                    run = fit(session, method, variant, k)
+                    run.save(path)
+                    runs.append((variant, run))
+                    print(
+                        f"[{done}/{total}] {variant} {method} {session.name} run {k}: "
+                        f"{time.perf_counter() - began:.0f} s -> {path}",
+                        flush=True,
+                    )
+    return runs
+
+
+def per_run_table(runs: Sequence[tuple[str, EmbeddingRun]]) -> pd.DataFrame:
+    """One row per (variant, method, session, run, number): the paper-mode Fig4 training
+    numbers, with the published value. ``implementation`` = ``<method> <variant>``."""
+    import dataclasses
+
+    import pandas as pd
+
+    from ner_repro.analysis.evaluation import explained_variance_table
+
+    # Decode each variant's runs under a method name of its own, so runs never mix.
+    tagged = [dataclasses.replace(run, method=f"{run.method} {variant}") for variant, run in runs]
+    frame = explained_variance_table(tagged, "paper", dataset="umap_spread").frame
+    frame = frame[(frame["split"] == "train") & frame["metric"].isin(METRICS)]
+    published = {m: po.published_values(method=m) for m in {r.method for _, r in runs}}
+    rows = []
+    for r in frame.itertuples():
+        method, variant = str(r.method).split(" ")
+        rows.append(
+            {
+                "implementation": f"{method} {variant}",
+                "method": method,
+                "variant": variant,
+                "session": r.train_session,
+                "seed": int(r.seed),
+                "split": r.split,
+                "metric": r.metric,
+                "value": float(r.value),
+                "published": published[method].get((r.train_session, r.split, r.metric), np.nan),
+            }
+        )
+    out = pd.DataFrame(rows)
+    return out.sort_values(["method", "session", "metric", "variant", "seed"]).reset_index(
+        drop=True
+    )
+
+
+def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:
+    """:func:`pivae_original.summary_table` per implementation, plus, on the unseeded rows,
+    the two-sided Mann-Whitney p of unseeded against seeded for the same number."""
+    from scipy.stats import mannwhitneyu
+
+    stats = po.summary_table(per_run)
+    parts = stats["implementation"].str.split(" ", expand=True)
+    stats.insert(1, "method", parts[0])
+    stats.insert(2, "variant", parts[1])
+    p_values = []
+    for row in stats.itertuples():
+        method, variant = row.method, row.variant
+        if variant == "seeded":
+            p_values.append(np.nan)
+            continue
+        same = (
+            (per_run["method"] == method)
+            & (per_run["session"] == row.session)
+            & (per_run["metric"] == row.metric)
+        )
+        a = per_run.loc[same & (per_run["variant"] == variant), "value"]
+        b = per_run.loc[same & (per_run["variant"] == "seeded"), "value"]
+        p_values.append(
+            float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+            if len(a) and len(b)
+            else np.nan
+        )
+    stats["p_vs_seeded"] = p_values
+    return stats
+
+
+def published_share(per_run: pd.DataFrame) -> Mapping[str, Any]:
+    """How many of the published numbers lie inside the range of each variant's runs."""
+    out: dict[str, Any] = {}
+    for variant, part in per_run.groupby("variant"):
+        keys = part.groupby(["method", "session", "metric"])
+        inside = sum(
+            bool(g["value"].min() <= g["published"].iloc[0] <= g["value"].max())
+            for _, g in keys
+            if np.isfinite(g["published"].iloc[0])
+        )
+        out[str(variant)] = (inside, keys.ngroups)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--sessions", nargs="+", default=list(DEFAULT_SESSIONS))
+    ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--runs", type=int, default=5, help="runs per variant, method and session")
+    ap.add_argument("--out", default=str(DEFAULT_OUT))
+    ap.add_argument("--data-dir", default=str(po.DATA_DIR))
+    args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+
+    import pandas as pd
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    per_run = per_run_table(collect_runs(args))
+    stats = summary_table(per_run)
+    per_run.to_csv(out / "summary.csv", index=False)
+    stats.to_csv(out / "summary_stats.csv", index=False)
+    with pd.option_context("display.width", 200, "display.max_rows", 1000):
+        print(stats.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for variant, (inside, n) in published_share(per_run).items():
+        print(f"{variant}: the published value lies inside the range of the runs for {inside}/{n}")
+    print(f"\nwrote {out / 'summary.csv'} and {out / 'summary_stats.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
