@@ -53,6 +53,7 @@ import bench_ner  # noqa: E402
 import ner_patch  # noqa: E402
 from ner_repro.data.ingest import read_session  # noqa: E402
 from ner_repro.methods.pivae import epochs_for, paper_split  # noqa: E402
+from ner_repro.report.record import UMAP_STAGE, training_stage  # noqa: E402
 
 SETTINGS = {k: v for k, v in bench_ner.SETTINGS.items()}
 
@@ -162,6 +163,19 @@ def schedule(costs: list[float], cores: int) -> float:
     for c in sorted(costs, reverse=True):
         heapq.heappush(free, heapq.heappop(free) + c)
     return max(free)
+
+
+def projection_by_stage(
+    staged: list[tuple[str, float]], span_s: float, cores: int, seeds: int
+) -> dict[str, Any]:
+    """The projection as the reproduction record reads it (``--out`` JSON, key
+    ``projection``): wall hours on ``cores`` and, per stage, jobs and job-hours."""
+    stages: dict[str, dict[str, float]] = {}
+    for stage, seconds in staged:
+        entry = stages.setdefault(stage, {"jobs": 0, "job_hours": 0.0})
+        entry["jobs"] += 1
+        entry["job_hours"] += seconds / 3600
+    return {"cores": cores, "seeds": seeds, "wall_h": span_s / 3600, "stages": stages}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,10 +297,11 @@ def main(argv: list[str] | None = None) -> int:
             return umap_s[method][0 if before else 1] * scale
         return None
 
-    def job_costs(before: bool, seeds: int) -> list[float]:
-        """Every training job of all_figures with ``seeds`` seeds (pi-VAE its own count:
-        5 for 3 now). Before: one job per fit; now, UMAP: one job per session."""
-        out: list[float] = []
+    def job_costs(before: bool, seeds: int) -> list[tuple[str, float]]:
+        """(stage, seconds) of every training job of all_figures with ``seeds`` seeds (pi-VAE
+        its own count: 5 for 3 now). Before: one job per fit; now, UMAP: one job per session.
+        Stages are named as the reproduction record names them."""
+        out: list[tuple[str, float]] = []
         umap_jobs: dict[str, float] = {}
         for method, name in jobs:
             one = fit_cost(method, name, before)
@@ -300,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "umap" and not before:
                 umap_jobs[name] = umap_jobs.get(name, fixed_s) + n * one
             else:
-                out += [fixed_s + one] * n
-        return out + list(umap_jobs.values())
+                out += [(training_stage(method, kind), fixed_s + one)] * n
+        return out + [(UMAP_STAGE, c) for c in umap_jobs.values()]
 
     report: dict[str, Any] = {
         "steps": steps,
@@ -320,9 +335,12 @@ def main(argv: list[str] | None = None) -> int:
         label = "before" if before else "now"
         for cores in args.cores:
             for seeds in (1, 3):
-                costs = job_costs(before, seeds)
+                staged = job_costs(before, seeds)
+                costs = [c for _, c in staged]
                 span = schedule(costs, cores)
                 report[f"{label}_{cores}cores_{seeds}seeds_h"] = span / 3600
+                if not before and seeds == 3 and cores == min(args.cores):
+                    report["projection"] = projection_by_stage(staged, span, cores, seeds)
                 print(
                     f"  {label:6s} {cores:2d} cores, {seeds} seed(s): {span / 3600:5.2f} h  "
                     f"({sum(costs) / 3600:.1f} core-hours, {len(costs)} jobs)"

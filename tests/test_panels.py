@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -279,6 +280,11 @@ def _results(tmp_path: Path) -> Path:
         "keras_original,Han_20171201_S1,train,vel_R2,5,0.54,0.57,0.14,0.44,0.75,0.5357\n"
         "ours,Han_20171201_S1,train,vel_R2,5,0.41,0.43,0.05,0.38,0.50,0.5357\n"
     )
+    (results / "benchmarks" / "bench_pipeline.json").write_text(
+        '{"steps": {}, "projection": {"cores": 2, "seeds": 3, "wall_h": 5.4, "stages": '
+        '{"training: NER": {"jobs": 3, "job_hours": 0.25}, '
+        '"training: UMAP (both kinds, compilation included)": {"jobs": 1, "job_hours": 0.1}}}}'
+    )
     umap = results / "benchmarks" / "umap_spread"
     umap.mkdir(parents=True)
     (umap / "summary_stats.csv").write_text(
@@ -334,7 +340,11 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
         "| UMAP | Han_20171204_S1 | train | pos_R2 | 0.374 | 0.190 [0.150 – 0.300] (5) | "
         "0.210 [0.160 – 0.310] (5) | 0.55 |" in readme
     )
-    assert "Wall time (Snakemake's logs" in readme and "training: NER" in readme
+    assert "Wall time (Snakemake's logs" in readme
+    assert "for 3 seeds on 2 cores: 5.40 h" in readme
+    assert "| training: NER | 1 | 0.13 | 3 | 0.25 |" in readme
+    assert "| data | 1 | 0.00 | not projected | not projected |" in readme
+    assert "| training: UMAP (both kinds, compilation included) | 0 | 0.00 | 1 | 0.10 |" in readme
 
     fig4 = first["Fig4.md"].decode()
     assert "img/fig4/Velocities_M1_sessions.png" in fig4
@@ -428,3 +438,32 @@ def test_findings_select_published_numbers_and_malformed_rows_are_errors(tmp_pat
     bad.write_text("numbers\tfinding\tevidence\nfigure=Fig1\t\tx\n")
     with pytest.raises(InputError, match="line 2"):
         findings.load_findings(bad)
+
+
+def test_pipeline_projection_is_staged_as_the_record_stages_the_run():
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("bench_pipeline", bench / "bench_pipeline.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    staged = [
+        (record.training_stage("NER", "ner"), 3600.0),
+        (record.training_stage("NER", "ner"), 1800.0),
+        (record.training_stage("UMAP_label", "umap"), 360.0),
+    ]
+    projection = module.projection_by_stage(staged, 7200.0, 2, 3)
+    assert projection == {
+        "cores": 2,
+        "seeds": 3,
+        "wall_h": 2.0,
+        "stages": {
+            "training: NER": {"jobs": 2, "job_hours": 1.5},
+            record.UMAP_STAGE: {"jobs": 1, "job_hours": 0.1},
+        },
+    }
+    job = record.Job("train_embedding", "method=NER, session=x, seed=0", datetime.min, datetime.min)
+    assert record.stage_of(job) == "training: NER"

@@ -136,15 +136,25 @@ def parse_snakemake_log(path: PathLike) -> list[Job]:
     return jobs
 
 
+#: The stage of the UMAP jobs (one job fits both UMAP methods and every seed of a session).
+UMAP_STAGE = "training: UMAP (both kinds, compilation included)"
+
+
+def training_stage(method: str, kind: str = "") -> str:
+    """The stage of a training job of ``method`` (of ``kind``, where known), as the wall-time
+    table names it; ``benchmarks/bench_pipeline.py`` names its projection's stages the same."""
+    return UMAP_STAGE if kind == "umap" else f"training: {method}"
+
+
 def stage_of(job: Job) -> str:
     """The stage a job belongs to (training split by method)."""
     if job.rule == "train_embedding":
         method = dict(
             kv.split("=", 1) for kv in job.wildcards.replace(" ", "").split(",") if "=" in kv
         ).get("method", "?")
-        return f"training: {method}"
+        return training_stage(method)
     if job.rule in ("train_umap", "compile_umap"):
-        return "training: UMAP (both kinds, compilation included)"
+        return UMAP_STAGE
     if job.rule.startswith("render_"):
         return "figures"
     if job.rule in ("ingest_session", "fetch_recordings", "simulate_recording"):
@@ -188,6 +198,15 @@ def invocations(results: Path) -> list[tuple[str, str]]:
         if when:
             out.append((when, commit or "unknown"))
     return out
+
+
+def projected_time(results: Path) -> dict[str, Any]:
+    """The projected wall time per stage (``benchmarks/bench_pipeline.py --out
+    <results>/benchmarks/bench_pipeline.json``, key ``projection``), or an empty dict."""
+    path = results / "benchmarks" / "bench_pipeline.json"
+    if not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text()).get("projection") or {})
 
 
 def run_info(results: Path) -> dict[str, Any]:
@@ -476,6 +495,37 @@ def _methods_share(comparison: pd.DataFrame, methods: Sequence[str]) -> tuple[in
     return int((judged["verdict"] == REPRODUCED).sum()), len(judged)
 
 
+def _timing_lines(timing: pd.DataFrame, projection: Mapping[str, Any]) -> list[str]:
+    """The wall-time table, with the projection's jobs and job-hours per stage beside the
+    measured ones when ``benchmarks/bench_pipeline.py`` projected this run."""
+    if not projection:
+        return _table(
+            ["stage", "jobs", "job-hours"],
+            [[r.stage, str(r.jobs), f"{r.job_hours:.2f}"] for r in timing.itertuples()],
+        )
+    stages = projection.get("stages") or {}
+    rows = []
+    for r in timing.itertuples():
+        p = stages.get(r.stage)
+        rows.append(
+            [r.stage, str(r.jobs), f"{r.job_hours:.2f}"]
+            + ([str(int(p["jobs"])), f"{p['job_hours']:.2f}"] if p else ["not projected"] * 2)
+        )
+    for stage in sorted(set(stages) - set(timing["stage"])):
+        p = stages[stage]
+        rows.append([stage, "0", "0.00", str(int(p["jobs"])), f"{p['job_hours']:.2f}"])
+    lines = [
+        f"Projected by `benchmarks/bench_pipeline.py` for {projection.get('seeds')} seeds on "
+        f"{projection.get('cores')} cores: {float(projection.get('wall_h', math.nan)):.2f} h "
+        "of wall time for the training jobs (an extrapolation from short timed runs; the "
+        "measured columns are the run's own).",
+        "",
+    ]
+    return lines + _table(
+        ["stage", "jobs", "job-hours", "projected jobs", "projected job-hours"], rows
+    )
+
+
 def readme(
     comparison: pd.DataFrame,
     info: Mapping[str, Any],
@@ -486,6 +536,7 @@ def readme(
     results_name: str,
     size_text: str,
     invocations: Sequence[tuple[str, str]] = (),
+    projection: Mapping[str, Any] | None = None,
 ) -> list[str]:
     lines = [
         "# Reproduction record: Neural Embeddings Rank (NeurIPS 2024)",
@@ -554,10 +605,7 @@ def readme(
             "hours):",
             "",
         ]
-        lines += _table(
-            ["stage", "jobs", "job-hours"],
-            [[r.stage, str(r.jobs), f"{r.job_hours:.2f}"] for r in timing.itertuples()],
-        )
+        lines += _timing_lines(timing, projection or {})
     else:
         lines += ["Wall time: not measured (no Snakemake log in the results' run/ folder).", ""]
 
@@ -770,6 +818,7 @@ def write_record(
             name or results.name,
             size_text,
             invocations(results),
+            projected_time(results),
         )
         for experiment in EXPERIMENTS:
             text += experiment_section(results, experiment)
