@@ -91,7 +91,7 @@ paper: $(STAMP)
 ## after `make paper`; for a run still going, `tools/report_now.py` first (see README).
 RECORD ?= docs/reproduction
 record: $(STAMP)
-	$(BIN)/python -m ner_repro.report.record $(PAPER_RESULTS) $(RECORD)
+	$(BIN)/python -m ner_repro.report.record $(PAPER_RESULTS) $(RECORD) --readme README.md
 
 ## The paper at its own settings on one CUDA machine: NER, CEBRA and pi-VAE jobs on the
 ## GPU, GPU_JOBS of them at once (each asks for gpu=1; the models are small, well under

@@ -467,3 +467,38 @@ def test_pipeline_projection_is_staged_as_the_record_stages_the_run():
     }
     job = record.Job("train_embedding", "method=NER, session=x, seed=0", datetime.min, datetime.min)
     assert record.stage_of(job) == "training: NER"
+
+
+def test_record_rewrites_the_readme_summary_from_the_comparison(tmp_path):
+    if record.shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    results = _results(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        f"# Project\n\nbefore\n{record.SUMMARY_START}\nold text\n{record.SUMMARY_END}\nafter\n"
+    )
+    record.write_record(results, tmp_path / "docs" / "reproduction", summary_in=readme)
+    text = readme.read_text()
+    block = text[text.index(record.SUMMARY_START) : text.index(record.SUMMARY_END)]
+    lines = block.splitlines()[1:]
+    assert len(lines) == 5 and all(line.startswith("* ") for line in lines)
+    assert "old text" not in text and text.startswith("# Project\n\nbefore\n")
+    assert text.endswith(f"{record.SUMMARY_END}\nafter\n")
+    judged = _comparison()
+    n_ok = int((judged["verdict"] == REPRODUCED).sum())
+    n_bad = int((judged["verdict"] == NOT_REPRODUCED).sum())
+    assert f"reproduced: {n_ok} of {n_ok + n_bad}" in block
+    assert (
+        f"Not reproduced: {n_bad} (" in block and f"{n_bad} of them with a measured cause" in block
+    )
+    assert "1 invocations at commit 946307d" in block
+    assert "[docs/reproduction/README.md](docs/reproduction/README.md)" in block
+    # Rebuilding gives the same README.
+    record.write_record(results, tmp_path / "docs" / "reproduction", summary_in=readme)
+    assert readme.read_text() == text
+
+    bare = tmp_path / "bare.md"
+    bare.write_text("# no block\n")
+    with pytest.raises(InputError, match=r"bare\.md.*no summary block"):
+        record.update_readme(bare, ["* x"])
+    assert bare.read_text() == "# no block\n"

@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import math
+import os
 import re
 import shutil
 import sys
@@ -773,8 +774,10 @@ def write_record(
     *,
     dpi: int = 45,
     name: str | None = None,
+    summary_in: PathLike | None = None,
 ) -> Path:
-    """Write the record of ``results`` into ``out_dir`` (replaced as a whole, atomically)."""
+    """Write the record of ``results`` into ``out_dir`` (replaced as a whole, atomically);
+    with ``summary_in`` (the project's README.md), rewrite its summary block too."""
     results = Path(results)
     csv = results / "report" / "comparison.csv"
     if not csv.is_file():
@@ -829,7 +832,92 @@ def write_record(
                 "",
             ]
         (tmp / "README.md").write_text("\n".join(text).rstrip() + "\n")
+    if summary_in is not None:
+        link = os.path.relpath(out_dir / "README.md", Path(summary_in).resolve().parent)
+        update_readme(
+            summary_in,
+            readme_summary(
+                comparison, info, wall, pairs, invocations(results), Path(link).as_posix()
+            ),
+        )
     return out_dir
+
+
+#: The block of README.md that ``make record`` rewrites with :func:`readme_summary`.
+SUMMARY_START = "<!-- record-summary:start (written by make record) -->"
+SUMMARY_END = "<!-- record-summary:end -->"
+
+
+def readme_summary(
+    comparison: pd.DataFrame,
+    info: Mapping[str, Any],
+    wall_hours: float,
+    pairs: Sequence[Pair],
+    runs: Sequence[tuple[str, str]],
+    link: str,
+) -> list[str]:
+    """Five lines for the project's README: what the record was built from, how many
+    published numbers reproduced (all, NER and CEBRA), what did not and how many of those
+    carry a measured cause, the panels paired, and the link."""
+    when = f"the run started {runs[0][0][:10]}" if runs else "a run"
+    commits = sorted({c[:7] for _, c in runs})
+    absent = len(info.get("absent_outputs") or [])
+    state = (
+        f"still going: {absent} of the analyses the report reads were absent"
+        if absent
+        else "complete"
+    )
+    wall = (
+        f"{wall_hours:.1f} h of wall time" if np.isfinite(wall_hours) else "wall time not measured"
+    )
+    lines = [
+        f"Built from {when} ({len(runs)} invocations at commit {', '.join(commits) or 'unknown'}; "
+        f"{wall}; {state})."
+    ]
+    all_ok, all_n = _methods_share(comparison, sorted(set(comparison["method"])))
+    ner_ok, ner_n = _methods_share(comparison, ["NER", "CEBRA"])
+    lines.append(
+        f"Directly comparable published numbers reproduced: {all_ok} of {all_n}"
+        + (f" ({100 * all_ok / all_n:.0f} %)" if all_n else "")
+        + f"; NER and CEBRA: {ner_ok} of {ner_n}"
+        + (f" ({100 * ner_ok / ner_n:.0f} %)." if ner_n else ".")
+    )
+    failed = comparison[comparison["verdict"] == NOT_REPRODUCED]
+    by_method = failed["method"].value_counts()
+    causes = findings_for(failed, _findings())
+    lines.append(
+        f"Not reproduced: {len(failed)}"
+        + (
+            " ("
+            + ", ".join(f"{m} {n}" for m, n in sorted(by_method.items(), key=lambda x: -x[1]))
+            + ")"
+            if len(failed)
+            else ""
+        )
+        + f"; {int((causes != '').sum())} of them with a measured cause, given beside each."
+    )
+    published = [p for p in pairs if p.row.published]
+    paired = [p for p in published if p.ours]
+    lines.append(
+        f"Published panels beside ours: {len(paired)} of {len(published)}; "
+        "each other one says why it has no partner."
+    )
+    lines.append(f"Every number and panel, figure by figure: [{link}]({link}).")
+    return [f"* {line}" for line in lines]
+
+
+def update_readme(path: PathLike, lines: Sequence[str]) -> None:
+    """Replace the block between :data:`SUMMARY_START` and :data:`SUMMARY_END` of ``path``."""
+    path = Path(path)
+    text = path.read_text()
+    start, end = text.find(SUMMARY_START), text.find(SUMMARY_END)
+    if start < 0 or end < start:
+        raise InputError(
+            path,
+            f"no summary block to update: it needs the lines {SUMMARY_START} and {SUMMARY_END}",
+        )
+    body = "\n".join([SUMMARY_START, *lines, ""])
+    atomic.write_text(path, text[:start] + body + text[end:])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -837,10 +925,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("results", help="the workflow's results folder (with report/ and figures/)")
     ap.add_argument("out", nargs="?", default="docs/reproduction", help="where to write it")
     ap.add_argument("--dpi", type=int, default=45, help="resolution of the PNG panels")
+    ap.add_argument(
+        "--readme",
+        help="also rewrite the summary block of this README (between its record-summary lines)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        out = write_record(args.results, args.out, dpi=args.dpi)
+        out = write_record(args.results, args.out, dpi=args.dpi, summary_in=args.readme)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
