@@ -564,7 +564,9 @@ def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:
     )
     stats["published"] = grouped["published"].first()
     stats = stats.reset_index()
-    inside = (stats["published"] >= stats["min"]) & (stats["published"] <= stats["max"])
+    inside = (stats["published"] >= stats["min"] - 1e-9) & (
+        stats["published"] <= stats["max"] + 1e-9
+    )
     stats["published_in_range"] = np.where(stats["published"].isna(), "", inside.map(str))
     order = ["session", "split", "metric", "implementation"]
     return stats.sort_values(order).reset_index(drop=True)

@@ -22,6 +22,14 @@ Mann-Whitney test of seeded against unseeded. If the two variants agree and the 
 value lies inside their spread, a published UMAP number is one draw of that spread; if the
 unseeded runs differ from the seeded ones, the workflow's determinism is the cause.
 
+With ``--authors-dir`` (a checkout of the authors' repository, NeuroscienceAI/NER), their
+own stored embedding of each session (``data_NER/<area folder>/<method>_<monkey><year>/NPZ/``)
+is decoded the same way, as a third variant ``authors`` (one run), after checking that its
+stored training labels are ours bin for bin. Every run, theirs included, also gets
+``knn_overlap``: the mean fraction of each training bin's 10 nearest neighbours in *our*
+neural input that are among its 10 nearest in the embedding. An embedding fitted on other
+input than ours would keep fewer of our neighbourhoods than our own fits do.
+
 Outputs (``--out``, default ``benchmarks/out/umap_spread``): the embeddings under
 ``<variant>/<method>/<session>_run<k>.npz`` (reused when present, so an interrupted run
 resumes), ``summary.csv`` (one row per run and number) and ``summary_stats.csv`` (read by the
@@ -61,6 +69,10 @@ METHODS = ("UMAP", "UMAP_label")
 VARIANTS = {"seeded": True, "unseeded": False}
 #: The Fig4 numbers compared (training split, linear decoder).
 METRICS = ("pos_R2", "vel_R2", "peak_dir_acc")
+#: The variant of the authors' own stored embeddings (``--authors-dir``).
+AUTHORS = "authors"
+#: Neighbours compared by :func:`knn_overlap`.
+KNN = 10
 
 
 def run_path(out: Path, variant: str, method: str, session: str, k: int) -> Path:
@@ -76,6 +88,60 @@ def fit(session: Any, method: str, variant: str, k: int) -> EmbeddingRun:
     return fit_umap(session, seed=k, params=params, method=method)
 
 
+def authors_embedding(authors_dir: Path, method: str, session: str) -> Path | None:
+    """The authors' stored embedding of ``session`` by ``method`` in a checkout of their
+    repository: ``data_NER/*/<method>_<monkey><year>/NPZ/*<yymmdd>_embed_<area>.npz``."""
+    monkey, date, area = po.parse_session(session)
+    hits = sorted(
+        (Path(authors_dir) / "data_NER").glob(
+            f"*/{method}_{monkey}{date[:4]}/NPZ/*{date[2:]}_embed_{area}.npz"
+        )
+    )
+    return hits[0] if hits else None
+
+
+def authors_run(path: Path, session: Any, method: str) -> EmbeddingRun:
+    """The authors' embedding as a run, after checking its labels are ours."""
+    from ner_repro.core.embedding import EmbeddingRun
+
+    with np.load(path) as npz:
+        arrays = {k: np.asarray(npz[k]) for k in npz.files}
+    _, y_train = session.split("train")
+    _, y_test = session.split("test")
+    for key, ours in (("continuous_index_train", y_train), ("continuous_index_test", y_test)):
+        theirs = arrays[key]
+        if theirs.shape != ours.shape or not np.allclose(theirs, ours):
+            raise ValueError(f"{path}: {key} differs from our labels of {session.name}")
+    return EmbeddingRun(
+        method=method,
+        session=session.name,
+        seed=0,
+        train=arrays["cebra_veldir_train"].astype(np.float64),
+        test=arrays["cebra_veldir_test"].astype(np.float64),
+        labels_train=y_train,
+        labels_test=y_test,
+        t_dur=session.t_dur,
+        meta={"source": str(path)},
+    )
+
+
+def neighbours(x: np.ndarray, k: int = KNN) -> np.ndarray:
+    """Each row's ``k`` nearest other rows (Euclidean)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)[:, 1:]
+
+
+def knn_overlap(reference: np.ndarray, embedding: np.ndarray) -> float:
+    """Mean fraction of each row's neighbours in ``reference`` (:func:`neighbours` of the
+    input) that are also its neighbours in ``embedding``."""
+    found = neighbours(embedding, reference.shape[1])
+    hits = [
+        np.intersect1d(a, b, assume_unique=True).size for a, b in zip(reference, found, strict=True)
+    ]
+    return float(np.mean(hits)) / reference.shape[1]
+
+
 def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
     """Fit (or reuse) every run; returns (variant, run) pairs."""
     from ner_repro.core.embedding import EmbeddingRun
@@ -87,6 +153,12 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
     for name in args.sessions:
         session = po.load_session(name, Path(args.data_dir))
         for method in args.methods:
+            if args.authors_dir:
+                path = authors_embedding(Path(args.authors_dir), method, session.name)
+                if path is None:
+                    print(f"[authors] {method} {session.name}: no stored embedding", flush=True)
+                else:
+                    runs.append((AUTHORS, authors_run(path, session, method)))
             for variant in args.variants:
                 for k in range(args.runs):
                     done += 1
@@ -106,9 +178,14 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
     return runs
 
 
-def per_run_table(runs: Sequence[tuple[str, EmbeddingRun]]) -> pd.DataFrame:
+def per_run_table(
+    runs: Sequence[tuple[str, EmbeddingRun]],
+    references: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """One row per (variant, method, session, run, number): the paper-mode Fig4 training
-    numbers, with the published value. ``implementation`` = ``<method> <variant>``."""
+    numbers, with the published value. ``implementation`` = ``<method> <variant>``. With
+    ``references`` (session -> :func:`neighbours` of its neural training input), also
+    ``knn_overlap`` of every run."""
     import dataclasses
 
     import pandas as pd
@@ -136,6 +213,22 @@ def per_run_table(runs: Sequence[tuple[str, EmbeddingRun]]) -> pd.DataFrame:
                 "published": published[method].get((r.train_session, r.split, r.metric), np.nan),
             }
         )
+    for variant, run in runs:
+        if references is None or run.session not in references:
+            continue
+        rows.append(
+            {
+                "implementation": f"{run.method} {variant}",
+                "method": run.method,
+                "variant": variant,
+                "session": run.session,
+                "seed": int(run.seed),
+                "split": "train",
+                "metric": "knn_overlap",
+                "value": knn_overlap(references[run.session], run.train),
+                "published": np.nan,
+            }
+        )
     out = pd.DataFrame(rows)
     return out.sort_values(["method", "session", "metric", "variant", "seed"]).reset_index(
         drop=True
@@ -154,7 +247,7 @@ def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:
     p_values = []
     for row in stats.itertuples():
         method, variant = row.method, row.variant
-        if variant == "seeded":
+        if variant in ("seeded", AUTHORS):
             p_values.append(np.nan)
             continue
         same = (
@@ -176,7 +269,8 @@ def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:
 def published_share(per_run: pd.DataFrame) -> Mapping[str, Any]:
     """How many of the published numbers lie inside the range of each variant's runs."""
     out: dict[str, Any] = {}
-    for variant, part in per_run.groupby("variant"):
+    ours = per_run[(per_run["variant"] != AUTHORS) & per_run["metric"].isin(METRICS)]
+    for variant, part in ours.groupby("variant"):
         keys = part.groupby(["method", "session", "metric"])
         inside = sum(
             bool(g["value"].min() <= g["published"].iloc[0] <= g["value"].max())
@@ -195,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5, help="runs per variant, method and session")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--data-dir", default=str(po.DATA_DIR))
+    ap.add_argument(
+        "--authors-dir", help="a checkout of the authors' repository (NeuroscienceAI/NER)"
+    )
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
@@ -203,7 +300,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    per_run = per_run_table(collect_runs(args))
+    runs = collect_runs(args)
+    references = {
+        name: neighbours(po.load_session(name, Path(args.data_dir)).split("train")[0])
+        for name in args.sessions
+    }
+    per_run = per_run_table(runs, references)
     stats = summary_table(per_run)
     per_run.to_csv(out / "summary.csv", index=False)
     stats.to_csv(out / "summary_stats.csv", index=False)

@@ -96,3 +96,43 @@ def test_runs_must_be_positive(us, capsys):
     with pytest.raises(SystemExit):
         us.main(["--runs", "0"])
     assert "--runs must be at least 1" in capsys.readouterr().err
+
+
+def test_authors_embeddings_are_found_checked_and_read(us, tmp_path):
+    from ner_repro.core.session import SessionData
+    from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
+
+    spec = SimulatedSession("Han", "20171204", {"S1": 6}, n_trials=20, seed=3)
+    session: SessionData = simulate_session(spec, "S1", t_dur=10)[0]
+    x_train, y_train = session.split("train")
+    _, y_test = session.split("test")
+    folder = tmp_path / "data_NER" / "S1 3"
+    for method in ("UMAP", "UMAP_label"):
+        npz = folder / f"{method}_Han2017" / "NPZ" / "Han_201171204_embed_S1.npz"
+        npz.parent.mkdir(parents=True)
+        np.savez(
+            npz,
+            cebra_veldir_train=x_train[:, :2].astype(np.float32),
+            cebra_veldir_test=np.zeros((len(y_test), 2), np.float32),
+            continuous_index_train=y_train,
+            continuous_index_test=y_test if method == "UMAP" else y_test + 1,
+        )
+    found = us.authors_embedding(tmp_path, "UMAP", session.name)
+    assert found is not None and found.parent.parent.name == "UMAP_Han2017"
+    assert us.authors_embedding(tmp_path, "UMAP", "Han_20171201_S1") is None
+    run = us.authors_run(found, session, "UMAP")
+    assert run.method == "UMAP" and run.session == session.name and run.t_dur == session.t_dur
+    np.testing.assert_array_equal(run.train, x_train[:, :2].astype(np.float32))
+    bad = us.authors_embedding(tmp_path, "UMAP_label", session.name)
+    with pytest.raises(ValueError, match="continuous_index_test differs from our labels"):
+        us.authors_run(bad, session, "UMAP_label")
+
+
+def test_knn_overlap_counts_kept_neighbourhoods(us):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 5))
+    reference = us.neighbours(x)
+    assert reference.shape == (300, us.KNN)
+    assert us.knn_overlap(reference, x) == 1.0
+    assert us.knn_overlap(reference, x[:, :2]) < 0.6
+    assert us.knn_overlap(reference, rng.normal(size=(300, 2))) < 0.1
