@@ -30,6 +30,16 @@ stored training labels are ours bin for bin. Every run, theirs included, also ge
 neural input that are among its 10 nearest in the embedding. An embedding fitted on other
 input than ours would keep fewer of our neighbourhoods than our own fits do.
 
+Two probes of what else could move a fit, both seeded like ``seeded``:
+
+* ``--umap-python PY``: the variant ``other_umap``, fitted by the umap-learn installed in
+  another environment (numpy and umap-learn only; e.g. 0.5.3, of the authors' time: their
+  notebooks ran Python 3.8), through this file's ``--worker`` mode; its version is kept in
+  each run's metadata;
+* ``--variants ... sqrt_input``: the square root of the neural input, a monotone change that
+  keeps the input's neighbourhoods: how far the numbers move with the input's representation
+  alone.
+
 Outputs (``--out``, default ``benchmarks/out/umap_spread``): the embeddings under
 ``<variant>/<method>/<session>_run<k>.npz`` (reused when present, so an interrupted run
 resumes), ``summary.csv`` (one row per run and number) and ``summary_stats.csv`` (read by the
@@ -38,13 +48,17 @@ reproduction record when copied under ``<results>/benchmarks/umap_spread/``).
 Usage (single-threaded for the seeded variant; the unseeded one uses numba's threads)::
 
     .venv/bin/python benchmarks/umap_spread.py [--sessions Han_20171204_S1 ...] \\
-        [--methods UMAP UMAP_label] [--runs 5] [--variants seeded unseeded] [--out DIR]
+        [--methods UMAP UMAP_label] [--runs 5] [--variants seeded unseeded [sqrt_input]] \\
+        [--authors-dir PATH/TO/NER] [--umap-python PATH/TO/venv/bin/python] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -65,8 +79,13 @@ DEFAULT_OUT = po.REPO_ROOT / "benchmarks" / "out" / "umap_spread"
 #: The sessions whose published UMAP training numbers lay furthest from ours (seed 0).
 DEFAULT_SESSIONS = ("Han_20171204_S1", "Han_20171201_S1", "Chewie_20160929_PMd")
 METHODS = ("UMAP", "UMAP_label")
-#: variant -> the ``deterministic`` setting of ``kind: umap``.
-VARIANTS = {"seeded": True, "unseeded": False}
+#: variant -> the ``deterministic`` setting of ``kind: umap``. ``sqrt_input`` (only when
+#: asked for) is the seeded fit of the square root of the neural input: a probe of how far a
+#: monotone change of the input, which keeps its neighbourhoods, moves the numbers.
+VARIANTS = {"seeded": True, "unseeded": False, "sqrt_input": True}
+DEFAULT_VARIANTS = ("seeded", "unseeded")
+#: The variant fitted by another umap-learn (``--umap-python``), seeded as ``seeded``.
+OTHER = "other_umap"
 #: The Fig4 numbers compared (training split, linear decoder).
 METRICS = ("pos_R2", "vel_R2", "peak_dir_acc")
 #: The variant of the authors' own stored embeddings (``--authors-dir``).
@@ -82,10 +101,83 @@ def run_path(out: Path, variant: str, method: str, session: str, k: int) -> Path
 def fit(session: Any, method: str, variant: str, k: int) -> EmbeddingRun:
     """Run ``k`` of ``method`` on ``session``: seed ``k`` (seeded) or ``random_state=None``
     (unseeded; ``k`` then only names the run and seeds UMAP's ``transform``)."""
+    import dataclasses
+
     from ner_repro.methods.umap import fit_umap
 
     params = {**po.method_params(method), "deterministic": VARIANTS[variant], "paper_test": False}
+    if variant == "sqrt_input":
+        session = dataclasses.replace(session, neural=np.sqrt(session.neural))
     return fit_umap(session, seed=k, params=params, method=method)
+
+
+def worker(job_path: Path, result_path: Path) -> None:
+    """In the other umap-learn's environment (numpy and umap-learn only): fit the job's
+    training bins with the workflow's settings and seed, embed its test bins."""
+    import umap
+
+    job = np.load(job_path)
+    settings = json.loads(str(job["settings"]))
+    model = umap.UMAP(random_state=int(job["seed"]), n_jobs=1, **settings)
+    y = job["y_train"] if bool(job["supervised"]) else None
+    train = model.fit_transform(job["x_train"], y=y)
+    np.savez(
+        result_path,
+        train=np.asarray(train, dtype=np.float64),
+        test=np.asarray(model.transform(job["x_test"]), dtype=np.float64),
+        umap_learn=np.array(getattr(umap, "__version__", "") or _version("umap-learn")),
+    )
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
+
+
+def fit_other(session: Any, method: str, k: int, python: Path, work: Path) -> EmbeddingRun:
+    """Run ``k`` (seed ``k``) of ``method`` by the umap-learn of ``python`` (:func:`worker`)."""
+    from ner_repro.core.embedding import EmbeddingRun
+    from ner_repro.methods.kinds import KINDS
+
+    cfg = KINDS["umap"].resolve(po.method_params(method))
+    settings = {
+        key: cfg[key]
+        for key in ("n_neighbors", "min_dist", "n_components", "metric", "target_metric")
+    }
+    x_train, y_train = session.split("train")
+    x_test, y_test = session.split("test")
+    job, result = work / f"{method}_{session.name}_{k}.job.npz", work / f"{method}_{k}.out.npz"
+    np.savez(
+        job,
+        x_train=x_train,
+        y_train=y_train[:, 2],
+        x_test=x_test,
+        seed=k,
+        supervised=bool(cfg["supervised"]),
+        settings=json.dumps(settings),
+    )
+    began = time.perf_counter()
+    subprocess.run(
+        [str(python), __file__, "--worker", "--job", str(job), "--result", str(result)], check=True
+    )
+    with np.load(result) as out:
+        train, test, version = out["train"], out["test"], str(out["umap_learn"])
+    return EmbeddingRun(
+        method=method,
+        session=session.name,
+        seed=k,
+        train=train,
+        test=test,
+        labels_train=y_train,
+        labels_test=y_test,
+        t_dur=session.t_dur,
+        meta={
+            "umap_learn": version,
+            "python": str(python),
+            "wall_time_s": time.perf_counter() - began,
+        },
+    )
 
 
 def authors_embedding(authors_dir: Path, method: str, session: str) -> Path | None:
@@ -142,13 +234,22 @@ def knn_overlap(reference: np.ndarray, embedding: np.ndarray) -> float:
     return float(np.mean(hits)) / reference.shape[1]
 
 
+def label(variant: str, run: EmbeddingRun) -> str:
+    """The variant as reported: ``other_umap`` is named by its umap-learn version."""
+    if variant == OTHER:
+        return f"umap-learn {run.meta.get('umap_learn') or '(version not recorded)'}"
+    return variant
+
+
 def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
     """Fit (or reuse) every run; returns (variant, run) pairs."""
     from ner_repro.core.embedding import EmbeddingRun
 
     out = Path(args.out)
     runs: list[tuple[str, EmbeddingRun]] = []
-    total = len(args.sessions) * len(args.methods) * len(args.variants) * args.runs
+    variants = [*args.variants, *([OTHER] if args.umap_python else [])]
+    work = Path(tempfile.mkdtemp(prefix="umap_spread_"))
+    total = len(args.sessions) * len(args.methods) * len(variants) * args.runs
     done = 0
     for name in args.sessions:
         session = po.load_session(name, Path(args.data_dir))
@@ -159,17 +260,21 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
                     print(f"[authors] {method} {session.name}: no stored embedding", flush=True)
                 else:
                     runs.append((AUTHORS, authors_run(path, session, method)))
-            for variant in args.variants:
+            for variant in variants:
                 for k in range(args.runs):
                     done += 1
                     path = run_path(out, variant, method, session.name, k)
                     if path.is_file():
-                        runs.append((variant, EmbeddingRun.load(path)))
+                        run = EmbeddingRun.load(path)
+                        runs.append((label(variant, run), run))
                         continue
                     began = time.perf_counter()
-                    run = fit(session, method, variant, k)
+                    if variant == OTHER:
+                        run = fit_other(session, method, k, Path(args.umap_python), work)
+                    else:
+                        run = fit(session, method, variant, k)
                     run.save(path)
-                    runs.append((variant, run))
+                    runs.append((label(variant, run), run))
                     print(
                         f"[{done}/{total}] {variant} {method} {session.name} run {k}: "
                         f"{time.perf_counter() - began:.0f} s -> {path}",
@@ -199,7 +304,7 @@ def per_run_table(
     published = {m: po.published_values(method=m) for m in {r.method for _, r in runs}}
     rows = []
     for r in frame.itertuples():
-        method, variant = str(r.method).split(" ")
+        method, variant = str(r.method).split(" ", 1)
         rows.append(
             {
                 "implementation": f"{method} {variant}",
@@ -241,7 +346,7 @@ def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:
     from scipy.stats import mannwhitneyu
 
     stats = po.summary_table(per_run)
-    parts = stats["implementation"].str.split(" ", expand=True)
+    parts = stats["implementation"].str.split(" ", n=1, expand=True)
     stats.insert(1, "method", parts[0])
     stats.insert(2, "variant", parts[1])
     p_values = []
@@ -285,14 +390,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--sessions", nargs="+", default=list(DEFAULT_SESSIONS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=list(VARIANTS))
+    ap.add_argument(
+        "--umap-python",
+        help="python of an environment with another umap-learn: adds the variant other_umap",
+    )
     ap.add_argument("--runs", type=int, default=5, help="runs per variant, method and session")
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--data-dir", default=str(po.DATA_DIR))
     ap.add_argument(
         "--authors-dir", help="a checkout of the authors' repository (NeuroscienceAI/NER)"
     )
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--job", help=argparse.SUPPRESS)
+    ap.add_argument("--result", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.worker:
+        worker(Path(args.job), Path(args.result))
+        return 0
     if args.runs < 1:
         ap.error("--runs must be at least 1")
 

@@ -136,3 +136,36 @@ def test_knn_overlap_counts_kept_neighbourhoods(us):
     assert us.knn_overlap(reference, x) == 1.0
     assert us.knn_overlap(reference, x[:, :2]) < 0.6
     assert us.knn_overlap(reference, rng.normal(size=(300, 2))) < 0.1
+
+
+def test_another_umap_learn_runs_in_its_own_process_and_is_named_by_version(
+    us, tmp_path, monkeypatch
+):
+    from ner_repro.synthetic.reaching import SimulatedSession, simulate_session
+
+    spec = SimulatedSession("Han", "20171204", {"S1": 6}, n_trials=20, seed=3)
+    session = simulate_session(spec, "S1", t_dur=10)[0]
+    calls = []
+
+    def fake_run(command, check):
+        calls.append(command)
+        job = np.load(command[command.index("--job") + 1])
+        settings = __import__("json").loads(str(job["settings"]))
+        assert settings["n_neighbors"] == 68 and settings["n_components"] == 2
+        assert int(job["seed"]) == 4 and bool(job["supervised"])
+        np.savez(
+            command[command.index("--result") + 1],
+            train=job["x_train"][:, :2],
+            test=job["x_test"][:, :2],
+            umap_learn=np.array("0.5.3"),
+        )
+
+    monkeypatch.setattr(us.subprocess, "run", fake_run)
+    run = us.fit_other(session, "UMAP_label", 4, Path("/other/python"), tmp_path)
+    assert calls[0][:2] == ["/other/python", us.__file__] and "--worker" in calls[0]
+    x_train, y_train = session.split("train")
+    np.testing.assert_array_equal(run.train, x_train[:, :2])
+    np.testing.assert_array_equal(run.labels_train, y_train)
+    assert run.seed == 4 and run.meta["umap_learn"] == "0.5.3"
+    assert us.label(us.OTHER, run) == "umap-learn 0.5.3"
+    assert us.label("seeded", run) == "seeded"

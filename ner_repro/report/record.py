@@ -710,7 +710,10 @@ EXPERIMENTS = (
             "paper-mode Fig4 evaluation: median [range] over runs (n); p: two-sided "
             "Mann-Whitney test of unseeded against seeded. knn_overlap: the mean fraction of "
             "each training bin's 10 nearest neighbours in our neural input kept among its 10 "
-            "nearest in the embedding (lower for an embedding of other input)."
+            "nearest in the embedding (lower for an embedding of other input). Further "
+            "columns, where run: another umap-learn (seeded), and sqrt_input, the seeded fit "
+            "of the square root of the input (a monotone change that keeps its "
+            "neighbourhoods)."
         ),
         column="variant",
         columns={
@@ -745,6 +748,10 @@ def experiment_section(results: Path, experiment: Experiment) -> list[str]:
         stats = pd.read_csv(path)
         stats = stats[stats["metric"].isin(experiment.metrics)]
         keys = [k for k in ("method", "session", "split", "metric") if k in stats.columns]
+        # The experiment's known variants, then any other it ran, under its own name.
+        variants = {**experiment.columns}
+        for extra in sorted(set(stats[experiment.column].astype(str)) - set(variants)):
+            variants[extra] = extra
         rows = []
         for key, part in stats.groupby(keys, sort=True):
             by_variant = part.set_index(experiment.column)
@@ -753,7 +760,7 @@ def experiment_section(results: Path, experiment: Experiment) -> list[str]:
                 _spread_cell(by_variant.loc[variant], metric)
                 if variant in by_variant.index
                 else "not measured"
-                for variant in experiment.columns
+                for variant in variants
             ]
             published = part["published"].dropna()
             row = [*(str(k) for k in key)]
@@ -763,7 +770,7 @@ def experiment_section(results: Path, experiment: Experiment) -> list[str]:
                 row.append(f"{p.iloc[0]:.2g}" if len(p) else "")
             rows.append(row)
         headers = [{"metric": "number"}.get(k, k) for k in keys]
-        headers += ["published", *experiment.columns.values()]
+        headers += ["published", *variants.values()]
         if experiment.p_column:
             headers.append(experiment.p_header)
         lines += [f"From `{path.parent.name}`:", ""]
