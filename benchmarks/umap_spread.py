@@ -113,20 +113,23 @@ def fit(session: Any, method: str, variant: str, k: int) -> EmbeddingRun:
 
 def worker(job_path: Path, result_path: Path) -> None:
     """In the other umap-learn's environment (numpy and umap-learn only): fit the job's
-    training bins with the workflow's settings and seed, embed its test bins."""
+    training bins with the workflow's settings once per seed, embed its test bins. One
+    process for all seeds, so numba compiles once."""
     import umap
 
     job = np.load(job_path)
     settings = json.loads(str(job["settings"]))
-    model = umap.UMAP(random_state=int(job["seed"]), n_jobs=1, **settings)
     y = job["y_train"] if bool(job["supervised"]) else None
-    train = model.fit_transform(job["x_train"], y=y)
-    np.savez(
-        result_path,
-        train=np.asarray(train, dtype=np.float64),
-        test=np.asarray(model.transform(job["x_test"]), dtype=np.float64),
-        umap_learn=np.array(getattr(umap, "__version__", "") or _version("umap-learn")),
-    )
+    out: dict[str, np.ndarray] = {}
+    for seed in job["seeds"]:
+        began = time.perf_counter()
+        model = umap.UMAP(random_state=int(seed), n_jobs=1, **settings)
+        out[f"train_{seed}"] = np.asarray(model.fit_transform(job["x_train"], y=y), np.float64)
+        out[f"test_{seed}"] = np.asarray(model.transform(job["x_test"]), np.float64)
+        out[f"seconds_{seed}"] = np.array(time.perf_counter() - began)
+        print(f"[worker] seed {seed}: {float(out[f'seconds_{seed}']):.0f} s", flush=True)
+    version = getattr(umap, "__version__", "") or _version("umap-learn")
+    np.savez(result_path, umap_learn=np.array(version), **out)
 
 
 def _version(dist: str) -> str:
@@ -135,8 +138,10 @@ def _version(dist: str) -> str:
     return version(dist)
 
 
-def fit_other(session: Any, method: str, k: int, python: Path, work: Path) -> EmbeddingRun:
-    """Run ``k`` (seed ``k``) of ``method`` by the umap-learn of ``python`` (:func:`worker`)."""
+def fit_other(
+    session: Any, method: str, seeds: Sequence[int], python: Path, work: Path
+) -> list[EmbeddingRun]:
+    """Runs of ``method`` with ``seeds`` by the umap-learn of ``python`` (:func:`worker`)."""
     from ner_repro.core.embedding import EmbeddingRun
     from ner_repro.methods.kinds import KINDS
 
@@ -147,37 +152,39 @@ def fit_other(session: Any, method: str, k: int, python: Path, work: Path) -> Em
     }
     x_train, y_train = session.split("train")
     x_test, y_test = session.split("test")
-    job, result = work / f"{method}_{session.name}_{k}.job.npz", work / f"{method}_{k}.out.npz"
+    job, result = work / f"{method}_{session.name}.job.npz", work / f"{method}.out.npz"
     np.savez(
         job,
         x_train=x_train,
         y_train=y_train[:, 2],
         x_test=x_test,
-        seed=k,
+        seeds=np.asarray(seeds, dtype=np.int64),
         supervised=bool(cfg["supervised"]),
         settings=json.dumps(settings),
     )
-    began = time.perf_counter()
     subprocess.run(
         [str(python), __file__, "--worker", "--job", str(job), "--result", str(result)], check=True
     )
     with np.load(result) as out:
-        train, test, version = out["train"], out["test"], str(out["umap_learn"])
-    return EmbeddingRun(
-        method=method,
-        session=session.name,
-        seed=k,
-        train=train,
-        test=test,
-        labels_train=y_train,
-        labels_test=y_test,
-        t_dur=session.t_dur,
-        meta={
-            "umap_learn": version,
-            "python": str(python),
-            "wall_time_s": time.perf_counter() - began,
-        },
-    )
+        arrays = {k: out[k] for k in out.files}
+    return [
+        EmbeddingRun(
+            method=method,
+            session=session.name,
+            seed=int(k),
+            train=arrays[f"train_{k}"],
+            test=arrays[f"test_{k}"],
+            labels_train=y_train,
+            labels_test=y_test,
+            t_dur=session.t_dur,
+            meta={
+                "umap_learn": str(arrays["umap_learn"]),
+                "python": str(python),
+                "wall_time_s": float(arrays[f"seconds_{k}"]),
+            },
+        )
+        for k in seeds
+    ]
 
 
 def authors_embedding(authors_dir: Path, method: str, session: str) -> Path | None:
@@ -261,6 +268,17 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
                 else:
                     runs.append((AUTHORS, authors_run(path, session, method)))
             for variant in variants:
+                if variant == OTHER:
+                    missing = [
+                        k
+                        for k in range(args.runs)
+                        if not run_path(out, variant, method, session.name, k).is_file()
+                    ]
+                    if missing:
+                        print(f"[{OTHER}] {method} {session.name} seeds {missing}", flush=True)
+                        fitted = fit_other(session, method, missing, Path(args.umap_python), work)
+                        for run in fitted:
+                            run.save(run_path(out, variant, method, session.name, run.seed))
                 for k in range(args.runs):
                     done += 1
                     path = run_path(out, variant, method, session.name, k)
@@ -269,10 +287,7 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
                         runs.append((label(variant, run), run))
                         continue
                     began = time.perf_counter()
-                    if variant == OTHER:
-                        run = fit_other(session, method, k, Path(args.umap_python), work)
-                    else:
-                        run = fit(session, method, variant, k)
+                    run = fit(session, method, variant, k)
                     run.save(path)
                     runs.append((label(variant, run), run))
                     print(

@@ -152,19 +152,21 @@ def test_another_umap_learn_runs_in_its_own_process_and_is_named_by_version(
         job = np.load(command[command.index("--job") + 1])
         settings = __import__("json").loads(str(job["settings"]))
         assert settings["n_neighbors"] == 68 and settings["n_components"] == 2
-        assert int(job["seed"]) == 4 and bool(job["supervised"])
-        np.savez(
-            command[command.index("--result") + 1],
-            train=job["x_train"][:, :2],
-            test=job["x_test"][:, :2],
-            umap_learn=np.array("0.5.3"),
-        )
+        assert list(job["seeds"]) == [4, 6] and bool(job["supervised"])
+        arrays = {}
+        for seed in job["seeds"]:
+            arrays[f"train_{seed}"] = job["x_train"][:, :2] + seed
+            arrays[f"test_{seed}"] = job["x_test"][:, :2]
+            arrays[f"seconds_{seed}"] = np.array(1.5)
+        np.savez(command[command.index("--result") + 1], umap_learn=np.array("0.5.3"), **arrays)
 
     monkeypatch.setattr(us.subprocess, "run", fake_run)
-    run = us.fit_other(session, "UMAP_label", 4, Path("/other/python"), tmp_path)
+    runs = us.fit_other(session, "UMAP_label", [4, 6], Path("/other/python"), tmp_path)
+    assert len(calls) == 1 and [r.seed for r in runs] == [4, 6]
+    run = runs[0]
     assert calls[0][:2] == ["/other/python", us.__file__] and "--worker" in calls[0]
     x_train, y_train = session.split("train")
-    np.testing.assert_array_equal(run.train, x_train[:, :2])
+    np.testing.assert_array_equal(run.train, x_train[:, :2] + 4)
     np.testing.assert_array_equal(run.labels_train, y_train)
     assert run.seed == 4 and run.meta["umap_learn"] == "0.5.3"
     assert us.label(us.OTHER, run) == "umap-learn 0.5.3"
