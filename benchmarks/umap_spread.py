@@ -405,7 +405,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--sessions", nargs="+", default=list(DEFAULT_SESSIONS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    ap.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=list(VARIANTS))
+    ap.add_argument(
+        "--variants",
+        nargs="*",
+        default=list(DEFAULT_VARIANTS),
+        choices=list(VARIANTS),
+        help="none: only the authors' embeddings (--authors-dir) and the other umap-learn",
+    )
     ap.add_argument(
         "--umap-python",
         help="python of an environment with another umap-learn: adds the variant other_umap",
@@ -425,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if not (args.variants or args.authors_dir or args.umap_python):
+        ap.error("nothing to compare: give --variants, --authors-dir or --umap-python")
 
     import pandas as pd
 

@@ -171,3 +171,9 @@ def test_another_umap_learn_runs_in_its_own_process_and_is_named_by_version(
     assert run.seed == 4 and run.meta["umap_learn"] == "0.5.3"
     assert us.label(us.OTHER, run) == "umap-learn 0.5.3"
     assert us.label("seeded", run) == "seeded"
+
+
+def test_something_must_be_compared(us, capsys):
+    with pytest.raises(SystemExit):
+        us.main(["--variants"])
+    assert "nothing to compare" in capsys.readouterr().err
