@@ -36,9 +36,8 @@ Two probes of what else could move a fit, both seeded like ``seeded``:
   another environment (numpy and umap-learn only; e.g. 0.5.3, of the authors' time: their
   notebooks ran Python 3.8), through this file's ``--worker`` mode; its version is kept in
   each run's metadata;
-* ``--variants ... sqrt_input``: the square root of the neural input, a monotone change that
-  keeps the input's neighbourhoods: how far the numbers move with the input's representation
-  alone.
+* ``--variants ... sqrt_input``: the square root of the neural input, a monotone change of
+  it: how far the numbers (and ``knn_overlap``) move with the input's representation alone.
 
 Outputs (``--out``, default ``benchmarks/out/umap_spread``): the embeddings under
 ``<variant>/<method>/<session>_run<k>.npz`` (reused when present, so an interrupted run
@@ -81,7 +80,7 @@ DEFAULT_SESSIONS = ("Han_20171204_S1", "Han_20171201_S1", "Chewie_20160929_PMd")
 METHODS = ("UMAP", "UMAP_label")
 #: variant -> the ``deterministic`` setting of ``kind: umap``. ``sqrt_input`` (only when
 #: asked for) is the seeded fit of the square root of the neural input: a probe of how far a
-#: monotone change of the input, which keeps its neighbourhoods, moves the numbers.
+#: monotone change of the input moves the numbers.
 VARIANTS = {"seeded": True, "unseeded": False, "sqrt_input": True}
 DEFAULT_VARIANTS = ("seeded", "unseeded")
 #: The variant fitted by another umap-learn (``--umap-python``), seeded as ``seeded``.

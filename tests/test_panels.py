@@ -338,7 +338,7 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     )
     assert (
         "| UMAP | Han_20171204_S1 | train | pos_R2 | 0.374 | 0.190 [0.150 – 0.300] (5) | "
-        "0.210 [0.160 – 0.310] (5) | not measured | 0.55 |" in readme
+        "0.210 [0.160 – 0.310] (5), p 0.55 |" in readme
     )
     assert "Wall time (Snakemake's logs" in readme
     assert "for 3 seeds on 2 cores: 5.40 h" in readme

@@ -681,7 +681,6 @@ class Experiment:
     columns: Mapping[str, str]  # variant -> header, in the table's order
     metrics: tuple[str, ...]
     p_column: str | None = None
-    p_header: str = ""
 
 
 EXPERIMENTS = (
@@ -707,13 +706,13 @@ EXPERIMENTS = (
             "workflow runs it) and unseeded (`random_state=None` on all cores, as the authors ran "
             "it once per session), and the authors' own stored embedding from their repository "
             "(its labels checked to be ours bin for bin), all decoded by the project's "
-            "paper-mode Fig4 evaluation: median [range] over runs (n); p: two-sided "
-            "Mann-Whitney test of unseeded against seeded. knn_overlap: the mean fraction of "
-            "each training bin's 10 nearest neighbours in our neural input kept among its 10 "
-            "nearest in the embedding (lower for an embedding of other input). Further "
-            "columns, where run: another umap-learn (seeded), and sqrt_input, the seeded fit "
-            "of the square root of the input (a monotone change that keeps its "
-            "neighbourhoods)."
+            "paper-mode Fig4 evaluation: median [range] over runs (n), and p: the two-sided "
+            "Mann-Whitney test of that variant's runs against the seeded ones. knn_overlap: "
+            "the mean fraction of each training bin's 10 nearest neighbours in our neural "
+            "input kept among its 10 nearest in the embedding (it moves for an embedding of "
+            "other input). Further columns, where run: another umap-learn (seeded), and "
+            "sqrt_input, the seeded fit of the square root of the input (a monotone change "
+            "of the input)."
         ),
         column="variant",
         columns={
@@ -723,22 +722,26 @@ EXPERIMENTS = (
         },
         metrics=("pos_R2", "vel_R2", "peak_dir_acc", "knn_overlap"),
         p_column="p_vs_seeded",
-        p_header="p",
     ),
 )
 
 
-def _spread_cell(stats: pd.Series, metric: str) -> str:
-    """``median [min – max] (n)`` of one row of a benchmark's ``summary_stats.csv``."""
-    return (
+def _spread_cell(stats: pd.Series, metric: str, p_column: str | None = None) -> str:
+    """``median [min – max] (n)`` of one row of a benchmark's ``summary_stats.csv``, and
+    ``p`` where the row has a finite ``p_column``."""
+    cell = (
         f"{_fmt(stats['median'], metric)} [{_fmt(stats['min'], metric)} – "
         f"{_fmt(stats['max'], metric)}] ({int(stats['n'])})"
     )
+    if p_column and p_column in stats.index and np.isfinite(float(stats[p_column])):
+        cell += f", p {float(stats[p_column]):.2g}"
+    return cell
 
 
 def experiment_section(results: Path, experiment: Experiment) -> list[str]:
     """One benchmark's comparison (:data:`EXPERIMENTS`): per (method,) session, split and
-    number, the published value beside the median and range over runs of each variant.
+    number, the published value beside the median and range over runs of each variant the
+    table holds (and that variant's test against the reference variant, where it has one).
     Empty when the benchmark was not run."""
     tables = sorted((results / "benchmarks").glob(f"{experiment.folder}*/summary_stats.csv"))
     if not tables:
@@ -748,16 +751,17 @@ def experiment_section(results: Path, experiment: Experiment) -> list[str]:
         stats = pd.read_csv(path)
         stats = stats[stats["metric"].isin(experiment.metrics)]
         keys = [k for k in ("method", "session", "split", "metric") if k in stats.columns]
-        # The experiment's known variants, then any other it ran, under its own name.
-        variants = {**experiment.columns}
-        for extra in sorted(set(stats[experiment.column].astype(str)) - set(variants)):
+        # The experiment's known variants this table holds, then any other, under its name.
+        present = set(stats[experiment.column].astype(str))
+        variants = {k: v for k, v in experiment.columns.items() if k in present}
+        for extra in sorted(present - set(variants)):
             variants[extra] = extra
         rows = []
         for key, part in stats.groupby(keys, sort=True):
             by_variant = part.set_index(experiment.column)
             metric = str(part["metric"].iloc[0])
             cells = [
-                _spread_cell(by_variant.loc[variant], metric)
+                _spread_cell(by_variant.loc[variant], metric, experiment.p_column)
                 if variant in by_variant.index
                 else "not measured"
                 for variant in variants
@@ -765,14 +769,9 @@ def experiment_section(results: Path, experiment: Experiment) -> list[str]:
             published = part["published"].dropna()
             row = [*(str(k) for k in key)]
             row += [_fmt(published.iloc[0], metric) if len(published) else "", *cells]
-            if experiment.p_column:
-                p = part[experiment.p_column].dropna()
-                row.append(f"{p.iloc[0]:.2g}" if len(p) else "")
             rows.append(row)
         headers = [{"metric": "number"}.get(k, k) for k in keys]
         headers += ["published", *variants.values()]
-        if experiment.p_column:
-            headers.append(experiment.p_header)
         lines += [f"From `{path.parent.name}`:", ""]
         lines += _table(headers, rows)
     return lines
