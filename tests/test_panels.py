@@ -330,7 +330,10 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     failed = judged[judged["verdict"] == NOT_REPRODUCED]
     causes = findings.findings_for(failed, findings.load_findings())
     assert (causes != "").all()  # Fig4 NER/CEBRA: the evaluation was ruled out
-    assert f"With a measured cause: {n_bad} of {n_bad}; 0 not investigated yet" in readme
+    assert (
+        f"With a finding from an investigation: {n_bad} of {n_bad}; 0 not investigated yet"
+        in readme
+    )
     assert "test_paper_mode_reproduces_the_fig4_rows_for_161014" in readme
     assert (
         "| Han_20171201_S1 | train | vel_R2 | 0.536 | 0.540 [0.440 – 0.750] (5) | "
@@ -489,7 +492,8 @@ def test_record_rewrites_the_readme_summary_from_the_comparison(tmp_path):
     n_bad = int((judged["verdict"] == NOT_REPRODUCED).sum())
     assert f"reproduced: {n_ok} of {n_ok + n_bad}" in block
     assert (
-        f"Not reproduced: {n_bad} (" in block and f"{n_bad} of them with a measured cause" in block
+        f"Not reproduced: {n_bad} (" in block
+        and f"{n_bad} of them carry the finding of an investigation" in block
     )
     assert "1 invocations at commit 946307d" in block
     assert "[docs/reproduction/README.md](docs/reproduction/README.md)" in block

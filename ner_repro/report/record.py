@@ -86,7 +86,7 @@ NUMBER_COLUMNS = [
     "ours: corrected",
     "verdict",
     "reason",
-    "measured cause (not reproduced only)",
+    "finding (not reproduced only)",
 ]
 
 
@@ -651,8 +651,8 @@ def readme(
         causes = findings_for(failed, _findings())
         open_ = int((causes == "").sum())
         lines += [
-            f"With a measured cause: {len(failed) - open_} of {len(failed)}; {open_} not "
-            "investigated yet (the causes found are in resources/findings.tsv).",
+            f"With a finding from an investigation: {len(failed) - open_} of {len(failed)}; {open_} not "
+            "investigated yet (the findings are in resources/findings.tsv).",
             "",
         ]
     missing = comparison[comparison["verdict"] == NOT_COMPUTABLE]
@@ -872,7 +872,7 @@ def readme_summary(
 ) -> list[str]:
     """Five lines for the project's README: what the record was built from, how many
     published numbers reproduced (all, NER and CEBRA), what did not and how many of those
-    carry a measured cause, the panels paired, and the link."""
+    carry a finding, the panels paired, and the link."""
     when = f"the run started {runs[0][0][:10]}" if runs else "a run"
     commits = sorted({c[:7] for _, c in runs})
     absent = len(info.get("absent_outputs") or [])
@@ -908,7 +908,7 @@ def readme_summary(
             if len(failed)
             else ""
         )
-        + f"; {int((causes != '').sum())} of them with a measured cause, given beside each."
+        + f"; {int((causes != '').sum())} of them carry the finding of an investigation, given beside each."
     )
     published = [p for p in pairs if p.row.published]
     paired = [p for p in published if p.ours]
