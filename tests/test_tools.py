@@ -63,3 +63,54 @@ def test_extract_published_writes_the_committed_table(reference_dir, tmp_path, c
 def test_extract_published_names_a_missing_folder(tmp_path, capsys):
     assert _tool("extract_published").main(["--reference", str(tmp_path / "absent")]) == 1
     assert "reference folder not found" in capsys.readouterr().err
+
+
+def test_settle_mtimes_orders_the_stages_after_checking_the_inputs(tmp_path, capsys):
+    import os
+
+    from ner_repro.data.acquire import read_manifest
+
+    tool = _tool("settle_mtimes")
+    results = tmp_path / "results"
+    files = {
+        "sessions/A.npz": 0,
+        "numba-cache/umap.compiled": 0,
+        "embeddings/NER/A_seed0.npz": 1,
+        "analysis/alignment/x.npz": 2,
+        "analysis/crossdecode/g/NER.csv": 3,
+        "figures/fig4/a.pdf": 4,
+        "report/report.md": 5,
+        "logs/train/a.log": 6,
+    }
+    for name in files:
+        (results / name).parent.mkdir(parents=True, exist_ok=True)
+        (results / name).write_text(name)
+        os.utime(results / name, (1e9, 1e9))
+    # An input the manifest knows, with the right bytes, and one it does not know.
+    entry = next(e for e in read_manifest().values() if e.sha256 and e.kind == "published")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "unknown.mat").write_text("x")
+
+    assert tool.main([str(results), "--inputs", str(inputs), "--dry-run"]) == 0
+    assert all(os.path.getmtime(results / n) == 1e9 for n in files), "the dry run changed times"
+    out = capsys.readouterr().out
+    assert "0 files match" in out and "unknown.mat" in out
+
+    assert tool.main([str(results), "--inputs", str(inputs)]) == 0
+    times = {n: os.path.getmtime(results / n) for n in files}
+    for a, sa in files.items():
+        for b, sb in files.items():
+            if sa < sb:
+                assert times[a] < times[b], (a, b)
+    assert min(times.values()) > 1e9
+
+    # A file whose bytes differ from the manifest's stops it, naming the file, times untouched.
+    bad = inputs / entry.file
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("not the published bytes")
+    before = dict(times)
+    assert tool.main([str(results), "--inputs", str(inputs)]) == 1
+    err = capsys.readouterr().err
+    assert entry.file.split("/")[-1] in err and "the manifest expects" in err
+    assert {n: os.path.getmtime(results / n) for n in files} == before
