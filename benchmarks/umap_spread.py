@@ -254,46 +254,48 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
     out = Path(args.out)
     runs: list[tuple[str, EmbeddingRun]] = []
     variants = [*args.variants, *([OTHER] if args.umap_python else [])]
-    work = Path(tempfile.mkdtemp(prefix="umap_spread_"))
     total = len(args.sessions) * len(args.methods) * len(variants) * args.runs
     done = 0
-    for name in args.sessions:
-        session = po.load_session(name, Path(args.data_dir))
-        for method in args.methods:
-            if args.authors_dir:
-                path = authors_embedding(Path(args.authors_dir), method, session.name)
-                if path is None:
-                    print(f"[authors] {method} {session.name}: no stored embedding", flush=True)
-                else:
-                    runs.append((AUTHORS, authors_run(path, session, method)))
-            for variant in variants:
-                if variant == OTHER:
-                    missing = [
-                        k
-                        for k in range(args.runs)
-                        if not run_path(out, variant, method, session.name, k).is_file()
-                    ]
-                    if missing:
-                        print(f"[{OTHER}] {method} {session.name} seeds {missing}", flush=True)
-                        fitted = fit_other(session, method, missing, Path(args.umap_python), work)
-                        for run in fitted:
-                            run.save(run_path(out, variant, method, session.name, run.seed))
-                for k in range(args.runs):
-                    done += 1
-                    path = run_path(out, variant, method, session.name, k)
-                    if path.is_file():
-                        run = EmbeddingRun.load(path)
+    with tempfile.TemporaryDirectory(prefix="umap_spread_") as work:
+        for name in args.sessions:
+            session = po.load_session(name, Path(args.data_dir))
+            for method in args.methods:
+                if args.authors_dir:
+                    path = authors_embedding(Path(args.authors_dir), method, session.name)
+                    if path is None:
+                        print(f"[authors] {method} {session.name}: no stored embedding", flush=True)
+                    else:
+                        runs.append((AUTHORS, authors_run(path, session, method)))
+                for variant in variants:
+                    # The other umap-learn fits every missing seed in one worker process.
+                    fitted: dict[int, EmbeddingRun] = {}
+                    if variant == OTHER:
+                        missing = [
+                            k
+                            for k in range(args.runs)
+                            if not run_path(out, variant, method, session.name, k).is_file()
+                        ]
+                        if missing:
+                            print(f"[{OTHER}] {method} {session.name} seeds {missing}", flush=True)
+                            python = Path(args.umap_python)
+                            for run in fit_other(session, method, missing, python, Path(work)):
+                                fitted[run.seed] = run
+                    for k in range(args.runs):
+                        done += 1
+                        path = run_path(out, variant, method, session.name, k)
+                        if path.is_file():
+                            run = EmbeddingRun.load(path)
+                            runs.append((label(variant, run), run))
+                            continue
+                        began = time.perf_counter()
+                        run = fitted[k] if k in fitted else fit(session, method, variant, k)
+                        run.save(path)
                         runs.append((label(variant, run), run))
-                        continue
-                    began = time.perf_counter()
-                    run = fit(session, method, variant, k)
-                    run.save(path)
-                    runs.append((label(variant, run), run))
-                    print(
-                        f"[{done}/{total}] {variant} {method} {session.name} run {k}: "
-                        f"{time.perf_counter() - began:.0f} s -> {path}",
-                        flush=True,
-                    )
+                        print(
+                            f"[{done}/{total}] {variant} {method} {session.name} run {k}: "
+                            f"{time.perf_counter() - began:.0f} s -> {path}",
+                            flush=True,
+                        )
     return runs
 
 
