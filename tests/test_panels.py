@@ -334,7 +334,15 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
         f"With a finding from an investigation: {n_bad} of {n_bad}; 0 not investigated yet"
         in readme
     )
-    assert "test_paper_mode_reproduces_the_fig4_rows_for_161014" in readme
+    # each finding is written once, in full, under the table that cites it as F<n>
+    evidence = "test_paper_mode_reproduces_the_fig4_rows_for_161014"
+    number = next(
+        n for n, f in enumerate(findings.load_findings(), start=1) if evidence in f.evidence
+    )
+    assert readme.count(evidence) == 1
+    assert f"[F{number}](#f{number})" in readme and f"### F{number}\n" in readme
+    page = first["Fig4.md"].decode()
+    assert f"[F{number}](#f{number})" in page and page.count(evidence) == 1
     assert (
         "| Han_20171201_S1 | train | vel_R2 | 0.536 | 0.540 [0.440 – 0.750] (5) | "
         "0.410 [0.380 – 0.500] (5) |" in readme

@@ -54,14 +54,21 @@ def load_findings(path: PathLike = FINDINGS_TSV) -> list[Finding]:
     return out
 
 
-def findings_for(comparison: pd.DataFrame, findings: Sequence[Finding]) -> pd.Series:
-    """Per comparison row, the findings that select it ("; "-joined; empty where none)."""
-    texts: dict[int, list[str]] = {}
-    for f in findings:
+def finding_numbers(comparison: pd.DataFrame, findings: Sequence[Finding]) -> pd.Series:
+    """Per comparison row, the numbers of the findings that select it: 1-based, in the order of
+    ``findings`` (the rows of findings.tsv), as a tuple (empty where none selects the row)."""
+    hits: dict[int, list[int]] = {}
+    for number, f in enumerate(findings, start=1):
         for i in select(comparison, f.selector, FINDINGS_TSV).index:
-            texts.setdefault(int(i), []).append(f.describe())
+            hits.setdefault(int(i), []).append(number)
     return pd.Series(
-        ["; ".join(texts.get(int(i), [])) for i in comparison.index],
+        [tuple(hits.get(int(i), ())) for i in comparison.index],
         index=comparison.index,
         dtype=object,
     )
+
+
+def findings_for(comparison: pd.DataFrame, findings: Sequence[Finding]) -> pd.Series:
+    """Per comparison row, the findings that select it ("; "-joined; empty where none)."""
+    numbers = finding_numbers(comparison, findings)
+    return numbers.map(lambda ns: "; ".join(findings[n - 1].describe() for n in ns))

@@ -45,7 +45,7 @@ from ner_repro.core.types import PathLike
 from ner_repro.data.published_numbers import FIGURE_ORDER
 from ner_repro.plan.report import published_figure_entries
 from ner_repro.report.document import _fmt, _md_cell, _seed_range, read_comparison
-from ner_repro.report.findings import NOT_INVESTIGATED, findings_for, load_findings
+from ner_repro.report.findings import NOT_INVESTIGATED, finding_numbers, load_findings
 from ner_repro.report.panels import (
     FIGURES,
     Pair,
@@ -364,13 +364,52 @@ def _findings() -> tuple[Any, ...]:
     return tuple(load_findings())
 
 
+def _finding_links(numbers: Sequence[int]) -> str:
+    """The cell that cites findings: links to their entries further down the same page."""
+    return ", ".join(f"[F{n}](#f{n})" for n in numbers) or NOT_INVESTIGATED
+
+
+def failed_findings(numbers: pd.DataFrame) -> pd.Series:
+    """Per number that did not reproduce, the numbers of the findings that explain it."""
+    failed = numbers[numbers["verdict"] == NOT_REPRODUCED]
+    return finding_numbers(failed, _findings())
+
+
+def findings_section(numbers: pd.DataFrame, heading: str = "##") -> list[str]:
+    """The findings cited by ``numbers`` that did not reproduce, each once, in full: what was
+    found, what measures it, and how many of these numbers it explains (a table cites them as
+    F1, F2, ... linking here, so a long finding is not repeated on every row)."""
+    cited = failed_findings(numbers)
+    counts: dict[int, int] = {}
+    for ns in cited:
+        for n in ns:
+            counts[n] = counts.get(n, 0) + 1
+    if not counts:
+        return []
+    findings = _findings()
+    lines = [
+        f"{heading} Findings cited above",
+        "",
+        "From `resources/findings.tsv`: the cause an investigation found, and the command, test "
+        "or column that measures it.",
+        "",
+    ]
+    for n in sorted(counts):
+        f = findings[n - 1]
+        lines += [f"{heading}# F{n}", "", f.text[:1].upper() + f.text[1:] + "."]
+        if f.evidence:
+            lines += ["", f"Measured by: {f.evidence}."]
+        lines += ["", f"Cited by {counts[n]} of the numbers that did not reproduce above.", ""]
+    return lines
+
+
 def number_rows(numbers: pd.DataFrame) -> list[list[str]]:
     rows = []
-    causes = findings_for(numbers, _findings())
+    causes = failed_findings(numbers)
     for i, r in numbers.iterrows():
         cause = ""
         if r["verdict"] == NOT_REPRODUCED:
-            cause = causes[i] or NOT_INVESTIGATED
+            cause = _finding_links(causes[i])
         what = r["metric"] + ("" if r["statistic"] == "value" else f" {r['statistic']}")
         rows.append(
             [
@@ -419,6 +458,7 @@ def figure_page(
 ) -> list[str]:
     """The Markdown of one figure's page; renders its images under ``out_dir/img``."""
     lines = [f"# {PAGE_TITLES[figure]}", "", "[Back to the record](README.md)", ""]
+    shown: list[pd.DataFrame] = []
     part = comparison[comparison["figure"] == figure]
     if len(part):
         lines += [f"Published numbers of {figure}: {len(part)}; {_verdict_line(part)}.", ""]
@@ -454,6 +494,7 @@ def figure_page(
             lines.append(f"Numbers this panel carries ({_verdict_line(numbers)}):")
             lines.append("")
             lines += _table(NUMBER_COLUMNS, number_rows(numbers))
+            shown.append(numbers)
     rest = unclaimed_numbers(rows_of_table, comparison, figure)
     if len(rest):
         lines += [
@@ -468,6 +509,10 @@ def figure_page(
         for png in spread_images(rest, out_dir, stem, f"{figure}: numbers in no panel"):
             lines += [f"![spread over seeds]({png})", ""]
         lines += _table(NUMBER_COLUMNS, number_rows(rest))
+        shown.append(rest)
+    if shown:
+        every = pd.concat(shown)
+        lines += findings_section(every[~every.index.duplicated()])
     return lines
 
 
@@ -648,13 +693,13 @@ def readme(
                 for (_, r), row in zip(failed.iterrows(), number_rows(failed), strict=True)
             ],
         )
-        causes = findings_for(failed, _findings())
-        open_ = int((causes == "").sum())
+        open_ = int((failed_findings(failed).map(len) == 0).sum())
         lines += [
             f"With a finding from an investigation: {len(failed) - open_} of {len(failed)}; {open_} not "
             "investigated yet (the findings are in resources/findings.tsv).",
             "",
         ]
+        lines += findings_section(failed)
     missing = comparison[comparison["verdict"] == NOT_COMPUTABLE]
     if len(missing):
         lines += [
@@ -898,7 +943,7 @@ def readme_summary(
     )
     failed = comparison[comparison["verdict"] == NOT_REPRODUCED]
     by_method = failed["method"].value_counts()
-    causes = findings_for(failed, _findings())
+    explained = int((failed_findings(failed).map(len) > 0).sum())
     lines.append(
         f"Not reproduced: {len(failed)}"
         + (
@@ -908,7 +953,7 @@ def readme_summary(
             if len(failed)
             else ""
         )
-        + f"; {int((causes != '').sum())} of them carry the finding of an investigation, given beside each."
+        + f"; {explained} of them carry the finding of an investigation, given beside each."
     )
     published = [p for p in pairs if p.row.published]
     paired = [p for p in published if p.ours]
