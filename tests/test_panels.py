@@ -211,6 +211,10 @@ def test_snakemake_log_gives_jobs_and_stages(tmp_path):
     table, wall = record.timing_table([log])
     assert math.isclose(wall, (480 + 12) / 3600)
     assert dict(zip(table["stage"], table["jobs"], strict=True)) == {"training: NER": 1, "data": 1}
+    assert dict(zip(table["stage"], table["median_min"], strict=True)) == {
+        "training: NER": 8.0,
+        "data": 14 / 60,
+    }
 
 
 def _comparison() -> pd.DataFrame:
@@ -353,9 +357,12 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     )
     assert "Wall time (Snakemake's logs" in readme
     assert "for 3 seeds on 2 cores: 5.40 h" in readme
-    assert "| training: NER | 1 | 0.13 | 3 | 0.25 |" in readme
-    assert "| data | 1 | 0.00 | not projected | not projected |" in readme
-    assert "| training: UMAP (both kinds, compilation included) | 0 | 0.00 | 1 | 0.10 |" in readme
+    assert "| training: NER | 1 | 0.13 | 8.0 | 3 | 0.25 | 5.0 |" in readme
+    assert "| data | 1 | 0.00 | 0.2 | not projected | not projected | not projected |" in readme
+    assert (
+        "| training: UMAP (both kinds, compilation included) | 0 | 0.00 |  | 1 | 0.10 | 6.0 |"
+        in readme
+    )
 
     fig4 = first["Fig4.md"].decode()
     assert "img/fig4/Velocities_M1_sessions.png" in fig4

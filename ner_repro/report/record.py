@@ -166,8 +166,9 @@ def stage_of(job: Job) -> str:
 
 
 def timing_table(logs: Sequence[PathLike]) -> tuple[pd.DataFrame, float]:
-    """Per stage: jobs, job-hours and the wall-clock span; and the run's total wall hours
-    (the sum over the logs, i.e. over the invocations that resumed the run)."""
+    """Per stage: jobs, job-hours and the median minutes of one job; and the run's total wall
+    hours (the sum over the logs of each one's span, i.e. over the invocations that resumed
+    the run)."""
     rows, wall = [], 0.0
     for path in sorted(logs, key=str):
         jobs = parse_snakemake_log(path)
@@ -176,11 +177,15 @@ def timing_table(logs: Sequence[PathLike]) -> tuple[pd.DataFrame, float]:
         wall += (max(j.end for j in jobs) - min(j.start for j in jobs)).total_seconds()
         rows += [{"stage": stage_of(j), "seconds": j.seconds} for j in jobs]
     if not rows:
-        return pd.DataFrame(columns=["stage", "jobs", "job_hours"]), math.nan
+        return pd.DataFrame(columns=["stage", "jobs", "job_hours", "median_min"]), math.nan
     frame = pd.DataFrame(rows)
     table = (
         frame.groupby("stage")
-        .agg(jobs=("seconds", "size"), job_hours=("seconds", lambda s: s.sum() / 3600))
+        .agg(
+            jobs=("seconds", "size"),
+            job_hours=("seconds", lambda s: s.sum() / 3600),
+            median_min=("seconds", lambda s: s.median() / 60),
+        )
         .reset_index()
         .sort_values("job_hours", ascending=False, kind="stable")
     )
@@ -542,24 +547,26 @@ def _methods_share(comparison: pd.DataFrame, methods: Sequence[str]) -> tuple[in
 
 
 def _timing_lines(timing: pd.DataFrame, projection: Mapping[str, Any]) -> list[str]:
-    """The wall-time table, with the projection's jobs and job-hours per stage beside the
-    measured ones when ``benchmarks/bench_pipeline.py`` projected this run."""
+    """The wall-time table, with the projection's jobs, job-hours and minutes per job beside
+    the measured ones when ``benchmarks/bench_pipeline.py`` projected this run."""
+    measured = ["stage", "jobs", "job-hours", "median job (min)"]
+
+    def own(r: Any) -> list[str]:
+        return [r.stage, str(r.jobs), f"{r.job_hours:.2f}", f"{r.median_min:.1f}"]
+
     if not projection:
-        return _table(
-            ["stage", "jobs", "job-hours"],
-            [[r.stage, str(r.jobs), f"{r.job_hours:.2f}"] for r in timing.itertuples()],
-        )
+        return _table(measured, [own(r) for r in timing.itertuples()])
     stages = projection.get("stages") or {}
-    rows = []
-    for r in timing.itertuples():
-        p = stages.get(r.stage)
-        rows.append(
-            [r.stage, str(r.jobs), f"{r.job_hours:.2f}"]
-            + ([str(int(p["jobs"])), f"{p['job_hours']:.2f}"] if p else ["not projected"] * 2)
-        )
+
+    def projected(p: Mapping[str, Any] | None) -> list[str]:
+        if not p:
+            return ["not projected"] * 3
+        jobs, hours = int(p["jobs"]), float(p["job_hours"])
+        return [str(jobs), f"{hours:.2f}", f"{60 * hours / jobs:.1f}" if jobs else ""]
+
+    rows = [own(r) + projected(stages.get(r.stage)) for r in timing.itertuples()]
     for stage in sorted(set(stages) - set(timing["stage"])):
-        p = stages[stage]
-        rows.append([stage, "0", "0.00", str(int(p["jobs"])), f"{p['job_hours']:.2f}"])
+        rows.append([stage, "0", "0.00", "", *projected(stages[stage])])
     lines = [
         f"Projected by `benchmarks/bench_pipeline.py` for {projection.get('seeds')} seeds on "
         f"{projection.get('cores')} cores: {float(projection.get('wall_h', math.nan)):.2f} h "
@@ -568,7 +575,7 @@ def _timing_lines(timing: pd.DataFrame, projection: Mapping[str, Any]) -> list[s
         "",
     ]
     return lines + _table(
-        ["stage", "jobs", "job-hours", "projected jobs", "projected job-hours"], rows
+        [*measured, "projected jobs", "projected job-hours", "projected min per job"], rows
     )
 
 
