@@ -246,12 +246,18 @@ def _table_rows(frame: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+def per_seed_values(text: Any) -> list[float]:
+    """The values of a ``*_per_seed`` cell of the comparison (``"seed:value;..."``), in its
+    order; empty for an empty cell."""
+    if not isinstance(text, str) or not text:
+        return []
+    return [float(part.split(":", 1)[1]) for part in text.split(";") if ":" in part]
+
+
 def _seed_range(text: Any, metric: str, statistic: str) -> str:
     """``"lo – hi (median m)"`` of a ``paper_per_seed`` cell (``"seed:value;..."``); empty
     for fewer than 2 seeds."""
-    if not isinstance(text, str) or not text:
-        return ""
-    values = [float(part.split(":", 1)[1]) for part in text.split(";") if ":" in part]
+    values = per_seed_values(text)
     if len(values) < 2:
         return ""
     lo, hi, mid = min(values), max(values), float(np.median(values))

@@ -44,7 +44,13 @@ from ner_repro.core.errors import InputError
 from ner_repro.core.types import PathLike
 from ner_repro.data.published_numbers import FIGURE_ORDER
 from ner_repro.plan.report import published_figure_entries
-from ner_repro.report.document import _fmt, _md_cell, _seed_range, read_comparison
+from ner_repro.report.document import (
+    _fmt,
+    _md_cell,
+    _seed_range,
+    per_seed_values,
+    read_comparison,
+)
 from ner_repro.report.findings import NOT_INVESTIGATED, finding_numbers, load_findings
 from ner_repro.report.panels import (
     FIGURES,
@@ -268,12 +274,6 @@ def image_for(src: Path, out_dir: Path, rel: str, dpi: int) -> str:
     return target.as_posix()
 
 
-def _per_seed(text: Any) -> list[float]:
-    if not isinstance(text, str) or not text:
-        return []
-    return [float(p.split(":", 1)[1]) for p in text.split(";") if ":" in p]
-
-
 def _label(r: Mapping[str, Any]) -> str:
     what = r["metric"] + ("" if r["statistic"] == "value" else f" {r['statistic']}")
     where = "/".join(x for x in (r["split"], r["decoder"]) if x)
@@ -286,7 +286,9 @@ def spread_plot(numbers: pd.DataFrame, png: Path, title: str) -> bool:
     rows = [
         r
         for _, r in numbers.iterrows()
-        if np.isfinite(r["tolerance"]) and r["tolerance"] > 0 and _per_seed(r["paper_per_seed"])
+        if np.isfinite(r["tolerance"])
+        and r["tolerance"] > 0
+        and per_seed_values(r["paper_per_seed"])
     ]
     if not rows:
         return False
@@ -303,7 +305,7 @@ def spread_plot(numbers: pd.DataFrame, png: Path, title: str) -> bool:
     for i, r in enumerate(rows):
         y = len(rows) - 1 - i
         tol, ref = float(r["tolerance"]), float(r["reference"])
-        seeds = np.array(_per_seed(r["paper_per_seed"]))
+        seeds = np.array(per_seed_values(r["paper_per_seed"]))
         x = (seeds - ref) / tol
         ax.scatter(x, np.full_like(x, y), s=14, color="#1f4e79", zorder=3)
         mean = (float(r["paper_mean"]) - ref) / tol
