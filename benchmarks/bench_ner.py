@@ -148,6 +148,8 @@ class StepTimer:
     def __init__(
         self, estimator: cebra.CEBRA, neural: np.ndarray, labels: np.ndarray, steps: int
     ) -> None:
+        if isinstance(estimator, ner_patch.NER):  # as NER.fit does: labels checked, metric set
+            labels = estimator._checked_labels(neural, (labels,))
         solver, model, loader, _ = estimator._prepare_fit(neural, labels)
         solver._set_fitted_params(loader)
         solver.to(loader.device)

@@ -8,7 +8,12 @@ Measured in one run on one real session (``--session``/``--area``), one thread e
   the authors' InfoNCE logging (``log_infonce=True``, what every step did before);
 * pi-VAE seconds per epoch, the plain path (``fast: false``, before) and the default;
 * PCA and dPCA fits (complete);
-* per-job fixed cost: a fresh interpreter importing a training job's modules.
+* per-job fixed cost: a fresh interpreter importing a training job's modules;
+* with ``--side-by-side N``: the NER and CEBRA steps again in fresh processes, first one
+  alone and then N at once (the workflow runs one job per core, so N jobs share the
+  machine's caches and memory bandwidth); the ratio N-at-once / alone of each is the
+  side-by-side factor, and the projection's NER/CEBRA job costs are multiplied by it
+  (pi-VAE, UMAP and the rest are not: not measured side by side).
 
 Then every training job of ``all_figures`` (read from a Snakemake dry run over the
 available sessions) gets a cost: fixed cost + iterations x step (NER/CEBRA), epochs x
@@ -25,6 +30,7 @@ is extrapolated is labelled so.
 Usage::
 
     python benchmarks/bench_pipeline.py [--cores 2 16] [--umap-s UMAP=..,UMAP_label=..]
+        [--side-by-side 2] [--out results/paper/benchmarks/bench_pipeline.json]
 """
 
 from __future__ import annotations
@@ -79,6 +85,65 @@ def step_seconds(neural: np.ndarray, labels: np.ndarray, steps: int, block: int)
             t.run(size)
         done += size
     return {k: t.summary() for k, t in timers.items()}
+
+
+def worker_steps(session_name: str, area: str, steps: int) -> dict[str, float]:
+    """Mean seconds per NER and CEBRA step on the session, timed in this process (one thread),
+    alternating blocks of 10 after 10 untimed steps: what one side-by-side worker measures."""
+    torch.set_num_threads(1)
+    session = read_session(
+        SHARED / "ner-sessions" / f"{session_name}_neural_con_dis_index.mat", area, t_dur=40
+    )
+    neural, labels = (a.astype(np.float32) for a in session.split("train"))
+    torch.manual_seed(0)
+    variants = {"NER": ner_patch.NER(**SETTINGS), "CEBRA": ner_patch.SeededCEBRA(**SETTINGS)}
+    timers = {k: bench_ner.StepTimer(v, neural, labels, steps + 10) for k, v in variants.items()}
+    for t in timers.values():
+        t.run(10, record=False)
+    for done in range(0, steps, 10):
+        for t in timers.values():
+            t.run(min(10, steps - done))
+    return {k: t.summary()["step_mean_s"] for k, t in timers.items()}
+
+
+def run_workers(copies: int, session_name: str, area: str, steps: int) -> list[dict[str, float]]:
+    """``copies`` fresh processes timing :func:`worker_steps` at the same time."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--session",
+        session_name,
+        "--area",
+        area,
+        "--steps",
+        str(steps),
+    ]
+    procs = [
+        subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        for _ in range(copies)
+    ]
+    out = []
+    for proc in procs:
+        stdout, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"side-by-side worker failed (exit {proc.returncode})")
+        out.append(json.loads(stdout.strip().splitlines()[-1]))
+    return out
+
+
+def side_by_side(copies: int, session_name: str, area: str, steps: int) -> dict[str, Any]:
+    """Step seconds alone and with ``copies`` processes at once, and their ratio per variant."""
+    alone = run_workers(1, session_name, area, steps)[0]
+    together = run_workers(copies, session_name, area, steps)
+    factor = {k: float(np.mean([w[k] for w in together])) / alone[k] for k in alone}
+    return {
+        "copies": copies,
+        "steps": steps,
+        "alone_s": alone,
+        "together_s": together,
+        "factor": factor,
+    }
 
 
 def pivae_epoch_seconds(session: Any, epochs: int) -> dict[str, float]:
@@ -190,8 +255,19 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="UMAP fit seconds on --session, before and now: 'UMAP=old/new,UMAP_label=old/new'",
     )
+    ap.add_argument(
+        "--side-by-side",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time NER/CEBRA steps with N processes at once and scale the projection by it",
+    )
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker_steps(args.session, args.area, args.steps)))
+        return 0
     torch.set_num_threads(1)
     data_dir, published = SHARED / "ner-sessions", SHARED / "ner-published"
     session = read_session(
@@ -223,6 +299,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{steps['NER']['step_mean_s'] / logged:.2f}x; that one / CEBRA same search: "
         f"{logged / fast['step_mean_s']:.2f}x"
     )
+
+    shared: dict[str, Any] = {}
+    if args.side_by_side > 1:
+        shared = side_by_side(args.side_by_side, args.session, args.area, args.steps)
+        print(
+            f"\nSide by side ({args.side_by_side} processes at once / one alone, fresh processes, "
+            f"{args.steps} steps): "
+            + ", ".join(
+                f"{k} {shared['alone_s'][k] * 1e3:.2f} -> "
+                f"{np.mean([w[k] for w in shared['together_s']]) * 1e3:.2f} ms ({f:.2f}x)"
+                for k, f in shared["factor"].items()
+            )
+        )
 
     pivae = pivae_epoch_seconds(session, args.epochs)
     print(
@@ -282,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                 step += brute["step_mean_s"] - fast["step_mean_s"]
             if before and kind == "ner":  # with the authors' InfoNCE logging, as before
                 step = steps["NER (log_infonce, before)"]["step_mean_s"]
+            if shared:  # jobs run side by side: each step slower by the measured factor
+                step *= shared["factor"]["NER" if kind == "ner" else "CEBRA"]
             return spec["max_iterations"] * step
         if kind == "pivae":
             epoch = pivae["before (fast: false)" if before else "now"]
@@ -324,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": quick,
         "fixed": fixed,
         "jobs": len(jobs),
+        "side_by_side": shared,
     }
     unknown = sorted({m for m, n in jobs if fit_cost(m, n, False) is None})
     if unknown:
@@ -341,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
                 report[f"{label}_{cores}cores_{seeds}seeds_h"] = span / 3600
                 if not before and seeds == 3 and cores == min(args.cores):
                     report["projection"] = projection_by_stage(staged, span, cores, seeds)
+                    if shared:
+                        report["projection"]["side_by_side"] = {
+                            "copies": shared["copies"],
+                            "factor": shared["factor"],
+                        }
                 print(
                     f"  {label:6s} {cores:2d} cores, {seeds} seed(s): {span / 3600:5.2f} h  "
                     f"({sum(costs) / 3600:.1f} core-hours, {len(costs)} jobs)"

@@ -285,7 +285,8 @@ def _results(tmp_path: Path) -> Path:
         "ours,Han_20171201_S1,train,vel_R2,5,0.41,0.43,0.05,0.38,0.50,0.5357\n"
     )
     (results / "benchmarks" / "bench_pipeline.json").write_text(
-        '{"steps": {}, "projection": {"cores": 2, "seeds": 3, "wall_h": 5.4, "stages": '
+        '{"steps": {}, "projection": {"cores": 2, "seeds": 3, "wall_h": 5.4, '
+        '"side_by_side": {"copies": 2, "factor": {"NER": 1.25, "CEBRA": 1.1}}, "stages": '
         '{"training: NER": {"jobs": 3, "job_hours": 0.25}, '
         '"training: UMAP (both kinds, compilation included)": {"jobs": 1, "job_hours": 0.1}}}}'
     )
@@ -357,6 +358,7 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     )
     assert "Wall time (Snakemake's logs" in readme
     assert "for 3 seeds on 2 cores: 5.40 h" in readme
+    assert "with 2 processes at once against one alone (CEBRA 1.10x, NER 1.25x)" in readme
     assert "| training: NER | 1 | 0.13 | 8.0 | 3 | 0.25 | 5.0 |" in readme
     assert "| data | 1 | 0.00 | 0.2 | not projected | not projected | not projected |" in readme
     assert (

@@ -548,6 +548,21 @@ def _methods_share(comparison: pd.DataFrame, methods: Sequence[str]) -> tuple[in
     return int((judged["verdict"] == REPRODUCED).sum()), len(judged)
 
 
+def _side_by_side_text(measured: Mapping[str, Any] | None) -> str:
+    """How the projection took jobs running side by side into account."""
+    if not measured:
+        return (
+            " Its steps were timed one process at a time; the run's jobs ran side by side "
+            "(`--side-by-side N` measures what that costs)."
+        )
+    factors = ", ".join(f"{k} {float(v):.2f}x" for k, v in sorted(measured["factor"].items()))
+    return (
+        f" Its NER and CEBRA steps are scaled by the slowdown measured with "
+        f"{measured['copies']} processes at once against one alone ({factors}); the other "
+        "stages' are not."
+    )
+
+
 def _timing_lines(timing: pd.DataFrame, projection: Mapping[str, Any]) -> list[str]:
     """The wall-time table, with the projection's jobs, job-hours and minutes per job beside
     the measured ones when ``benchmarks/bench_pipeline.py`` projected this run."""
@@ -573,7 +588,7 @@ def _timing_lines(timing: pd.DataFrame, projection: Mapping[str, Any]) -> list[s
         f"Projected by `benchmarks/bench_pipeline.py` for {projection.get('seeds')} seeds on "
         f"{projection.get('cores')} cores: {float(projection.get('wall_h', math.nan)):.2f} h "
         "of wall time for the training jobs (an extrapolation from short timed runs; the "
-        "measured columns are the run's own).",
+        "measured columns are the run's own)." + _side_by_side_text(projection.get("side_by_side")),
         "",
     ]
     return lines + _table(
