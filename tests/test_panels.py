@@ -215,6 +215,14 @@ def test_snakemake_log_gives_jobs_and_stages(tmp_path):
         "training: NER": 8.0,
         "data": 14 / 60,
     }
+    # a resume that redid the NER job: one job, two runs, the time of both
+    again = tmp_path / "y.snakemake.log"
+    again.write_text(LOG.replace("07:36:38", "07:29:38").replace("Dec  6", "Dec  7"))
+    table, wall = record.timing_table([log, again])
+    ner = table[table["stage"] == "training: NER"].iloc[0]
+    assert (ner["jobs"], ner["runs"]) == (1, 2)
+    assert math.isclose(ner["job_hours"], (480 + 60) / 3600)
+    assert "; 2 runs redid a job" in "".join(record._reruns_text(table))
 
 
 def _comparison() -> pd.DataFrame:

@@ -174,21 +174,27 @@ def stage_of(job: Job) -> str:
 def timing_table(logs: Sequence[PathLike]) -> tuple[pd.DataFrame, float]:
     """Per stage: jobs, job-hours and the median minutes of one job; and the run's total wall
     hours (the sum over the logs of each one's span, i.e. over the invocations that resumed
-    the run)."""
-    rows, wall = [], 0.0
+    the run). A job that ran in more than one invocation (a resume redoing it) counts once,
+    with the time of all its runs (column ``runs``: the runs behind the stage's jobs)."""
+    seconds: dict[tuple[str, str], list[float]] = {}
+    wall = 0.0
     for path in sorted(logs, key=str):
         jobs = parse_snakemake_log(path)
         if not jobs:
             continue
         wall += (max(j.end for j in jobs) - min(j.start for j in jobs)).total_seconds()
-        rows += [{"stage": stage_of(j), "seconds": j.seconds} for j in jobs]
-    if not rows:
-        return pd.DataFrame(columns=["stage", "jobs", "job_hours", "median_min"]), math.nan
-    frame = pd.DataFrame(rows)
+        for j in jobs:
+            seconds.setdefault((stage_of(j), f"{j.rule} {j.wildcards}"), []).append(j.seconds)
+    if not seconds:
+        return pd.DataFrame(columns=["stage", "jobs", "runs", "job_hours", "median_min"]), math.nan
+    frame = pd.DataFrame(
+        [{"stage": stage, "seconds": sum(s), "runs": len(s)} for (stage, _), s in seconds.items()]
+    )
     table = (
         frame.groupby("stage")
         .agg(
             jobs=("seconds", "size"),
+            runs=("runs", "sum"),
             job_hours=("seconds", lambda s: s.sum() / 3600),
             median_min=("seconds", lambda s: s.median() / 60),
         )
@@ -548,6 +554,16 @@ def _methods_share(comparison: pd.DataFrame, methods: Sequence[str]) -> tuple[in
     return int((judged["verdict"] == REPRODUCED).sum()), len(judged)
 
 
+def _reruns_text(timing: pd.DataFrame) -> str:
+    again = int((timing["runs"] - timing["jobs"]).sum()) if len(timing) else 0
+    if not again:
+        return ""
+    return (
+        f"; {again} runs redid a job an earlier invocation had run (a resume), and a job "
+        "counts once with the time of all its runs"
+    )
+
+
 def _side_by_side_text(measured: Mapping[str, Any] | None) -> str:
     """How the projection took jobs running side by side into account."""
     if not measured:
@@ -672,7 +688,7 @@ def readme(
         lines += [
             f"Wall time (Snakemake's logs, all invocations of the run): {wall_hours:.2f} h. "
             "Per stage, jobs and job-hours (jobs ran side by side, so job-hours exceed wall "
-            "hours):",
+            "hours)" + _reruns_text(timing) + ":",
             "",
         ]
         lines += _timing_lines(timing, projection or {})
