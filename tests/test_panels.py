@@ -374,6 +374,9 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
         in readme
     )
 
+    # an unpaired panel whose note is its reason says it once
+    fig2 = first["Fig2.md"].decode()
+    assert fig2.count("that recording is not public") == 1
     fig4 = first["Fig4.md"].decode()
     assert "img/fig4/Velocities_M1_sessions.png" in fig4
     assert (

@@ -487,8 +487,8 @@ def figure_page(
         else:
             lines.append("**Authors' panel:** none (a panel of ours only)")
         lines.append("")
-        if row.note:
-            lines += [f"*{row.note}*", ""]
+        if row.note and (pair.ours or pair.reason != row.note):
+            lines += [f"*{row.note}*", ""]  # (an unpaired panel's note is its reason, below)
         if pair.ours:
             lines.append("**Ours** (seed 0):")
             lines.append("")
