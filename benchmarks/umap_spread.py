@@ -247,18 +247,23 @@ def label(variant: str, run: EmbeddingRun) -> str:
     return variant
 
 
-def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
-    """Fit (or reuse) every run; returns (variant, run) pairs."""
+def collect_runs(
+    args: argparse.Namespace,
+) -> tuple[list[tuple[str, EmbeddingRun]], dict[str, np.ndarray]]:
+    """Fit (or reuse) every run; returns (variant, run) pairs, and per session the
+    :func:`neighbours` of its neural training input (for ``knn_overlap``)."""
     from ner_repro.core.embedding import EmbeddingRun
 
     out = Path(args.out)
     runs: list[tuple[str, EmbeddingRun]] = []
+    references: dict[str, np.ndarray] = {}
     variants = [*args.variants, *([OTHER] if args.umap_python else [])]
     total = len(args.sessions) * len(args.methods) * len(variants) * args.runs
     done = 0
     with tempfile.TemporaryDirectory(prefix="umap_spread_") as work:
         for name in args.sessions:
             session = po.load_session(name, Path(args.data_dir))
+            references[session.name] = neighbours(session.split("train")[0])
             for method in args.methods:
                 if args.authors_dir:
                     path = authors_embedding(Path(args.authors_dir), method, session.name)
@@ -296,7 +301,7 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
                             f"{time.perf_counter() - began:.0f} s -> {path}",
                             flush=True,
                         )
-    return runs
+    return runs, references
 
 
 def per_run_table(
@@ -439,11 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = collect_runs(args)
-    references = {
-        name: neighbours(po.load_session(name, Path(args.data_dir)).split("train")[0])
-        for name in args.sessions
-    }
+    runs, references = collect_runs(args)
     per_run = per_run_table(runs, references)
     stats = summary_table(per_run)
     per_run.to_csv(out / "summary.csv", index=False)
