@@ -493,3 +493,37 @@ def test_training_cap_is_stated(tmp_path, published):
     summary["training_cap"] = {}
     doc = report.build_document(frame, summary, pd.DataFrame(), [], [])
     assert "TRAINING CAPPED" not in " ".join(b.text for b in doc if b.kind == "p")
+
+
+def test_cross_decoding_curve_is_taken_from_the_group_holding_the_row_sessions():
+    """Two groups ran the same method, decoder, mode and seed (Fig5's Chewie 2015+2016 M1 and
+    Fig6's Chewie 2016 M1+PMd share the 2016 M1 sessions): each row uses the arrays that hold
+    its own sessions, whichever file was read last (they once overwrote each other)."""
+    from types import SimpleNamespace
+
+    from ner_repro.report import ours
+
+    t = np.arange(4) * 30.0
+    m1 = ["C_2016a_M1", "C_2016b_M1"]
+    fig5 = ["C_2015a_M1", "C_2015b_M1", *m1]
+    fig6 = [*m1, "C_2016a_PMd", "C_2016b_PMd"]
+
+    def arrays(sessions: list[str], level: float) -> np.ndarray:
+        return np.full((len(sessions), len(sessions), len(t)), level)
+
+    curves = {
+        ("NER", "linear", mode, 0): [(fig6, arrays(fig6, 80.0), t), (fig5, arrays(fig5, 60.0), t)]
+        for mode in MODES
+    }
+    for sessions, level in ((fig5, 60.0), (fig6, 80.0)):
+        ctx = SimpleNamespace(
+            method=lambda row: "NER",
+            group_sessions=lambda row, s=sessions: (list(s), []),
+            plan=SimpleNamespace(seeds_for=lambda m: [0]),
+            outputs=SimpleNamespace(cd_curves=curves),
+        )
+        row = {"decoder": "linear", "statistic": "peak"}
+        got = ours._ours_matrix_curve(ctx, row)
+        assert got.sessions == sessions, "the row lost sessions to another group's arrays"
+        assert got.values["paper"][0] == pytest.approx(level)
+        assert not got.notes

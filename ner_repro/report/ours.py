@@ -108,7 +108,9 @@ class Outputs:
     insample: pd.DataFrame
     mcmaze: pd.DataFrame
     ev_curves: dict[tuple[str, str, str, int], tuple[np.ndarray, np.ndarray]]
-    cd_curves: dict[tuple[str, str, str, int], tuple[list[str], np.ndarray, np.ndarray]]
+    #: Per (method, decoder, mode, seed), the cross-decoding arrays of every group that ran
+    #: it: (sessions, accuracy over time, time_ms), in the order of the inputs.
+    cd_curves: dict[tuple[str, str, str, int], list[tuple[list[str], np.ndarray, np.ndarray]]]
     losses: dict[tuple[str, str, int], float]
     missing: list[str] = field(default_factory=list)
     #: The shuffled-label control table (empty when not configured).
@@ -150,7 +152,9 @@ class Outputs:
                 ):
                     n = int(t_dur[i])
                     ev_curves[(str(m), str(s), mode, int(seed))] = (acc[i, 0, :n], time_ms[:n])
-        cd_curves: dict[tuple[str, str, str, int], tuple[list[str], np.ndarray, np.ndarray]] = {}
+        cd_curves: dict[
+            tuple[str, str, str, int], list[tuple[list[str], np.ndarray, np.ndarray]]
+        ] = {}
         for path in existing("crossdecode_npz"):
             with np.load(path, allow_pickle=False) as z:
                 mode, method = str(z["mode"]), str(z["method"])
@@ -159,11 +163,9 @@ class Outputs:
                     key = f"{dec}_acc_time"
                     if key not in z.files or len(seeds) != 1:
                         continue
-                    cd_curves[(method, str(dec), mode, seeds.pop() if seeds else -1)] = (
-                        [str(s) for s in z["sessions"]],
-                        z[key],
-                        z["time_ms"],
-                    )
+                    cd_curves.setdefault(
+                        (method, str(dec), mode, seeds.pop() if seeds else -1), []
+                    ).append(([str(s) for s in z["sessions"]], z[key], z["time_ms"]))
         losses: dict[tuple[str, str, int], float] = {}
         for path in existing("embeddings"):
             with np.load(path, allow_pickle=False) as z:
@@ -431,16 +433,27 @@ def _ours_matrix_mean(ctx: Context, row: Mapping[str, Any]) -> Ours:
     return Ours(values, have, m, notes)
 
 
+def _covering(
+    candidates: Sequence[tuple[list[str], np.ndarray, np.ndarray]], sessions: Sequence[str]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Of the cross-decoding arrays several groups made for one method, decoder, mode and
+    seed, the one holding most of ``sessions`` (the first on ties). An element depends only
+    on its pair of sessions, not on the group it was computed in, so any group holding the
+    sessions gives their sub-matrix."""
+    wanted = set(sessions)
+    return max(candidates, key=lambda c: len(wanted.intersection(c[0])))
+
+
 def _ours_matrix_curve(ctx: Context, row: Mapping[str, Any]) -> Ours:
     m = ctx.method(row)
     sessions, why = ctx.group_sessions(row)
     if not sessions:
         raise NotComputable("none of its sessions is available: " + "; ".join(why))
     curves = {
-        (mode, seed): found
+        (mode, seed): _covering(found, sessions)
         for mode in MODES
         for seed in ctx.plan.seeds_for(m)
-        if (found := ctx.outputs.cd_curves.get((m, row["decoder"], mode, seed))) is not None
+        if (found := ctx.outputs.cd_curves.get((m, row["decoder"], mode, seed)))
     }
     have = [s for s in sessions if any(s in order for order, _, _ in curves.values())]
     if not have:
