@@ -515,15 +515,21 @@ def test_cross_decoding_curve_is_taken_from_the_group_holding_the_row_sessions()
         ("NER", "linear", mode, 0): [(fig6, arrays(fig6, 80.0), t), (fig5, arrays(fig5, 60.0), t)]
         for mode in MODES
     }
+    # seed 1 only in Fig6's group: absent for Fig5's rows, not "0 of 4 sessions"
+    pmd = fig6[2:]
+    curves.update({("NER", "linear", m, 1): [(pmd, arrays(pmd, 70.0), t)] for m in MODES})
     for sessions, level in ((fig5, 60.0), (fig6, 80.0)):
         ctx = SimpleNamespace(
             method=lambda row: "NER",
             group_sessions=lambda row, s=sessions: (list(s), []),
-            plan=SimpleNamespace(seeds_for=lambda m: [0]),
+            plan=SimpleNamespace(seeds_for=lambda m: [0, 1]),
             outputs=SimpleNamespace(cd_curves=curves),
         )
         row = {"decoder": "linear", "statistic": "peak"}
         got = ours._ours_matrix_curve(ctx, row)
         assert got.sessions == sessions, "the row lost sessions to another group's arrays"
         assert got.values["paper"][0] == pytest.approx(level)
-        assert not got.notes
+        if sessions == fig5:
+            assert 1 not in got.values["paper"] and not got.notes
+        else:
+            assert got.notes == [f"{m} seed 1: 2 of 4 sessions" for m in MODES]

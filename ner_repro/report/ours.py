@@ -444,17 +444,26 @@ def _covering(
     return max(candidates, key=lambda c: len(wanted.intersection(c[0])))
 
 
+def _group_curves(
+    ctx: Context, method: str, decoder: str, sessions: Sequence[str]
+) -> dict[tuple[str, int], tuple[list[str], np.ndarray, np.ndarray]]:
+    """Per (mode, seed), the cross-decoding arrays holding most of ``sessions``; a seed whose
+    arrays hold none of them (only another group has run it) is absent."""
+    out = {}
+    for mode in MODES:
+        for seed in ctx.plan.seeds_for(method):
+            found = ctx.outputs.cd_curves.get((method, decoder, mode, seed))
+            if found and set(sessions).intersection((best := _covering(found, sessions))[0]):
+                out[(mode, seed)] = best
+    return out
+
+
 def _ours_matrix_curve(ctx: Context, row: Mapping[str, Any]) -> Ours:
     m = ctx.method(row)
     sessions, why = ctx.group_sessions(row)
     if not sessions:
         raise NotComputable("none of its sessions is available: " + "; ".join(why))
-    curves = {
-        (mode, seed): _covering(found, sessions)
-        for mode in MODES
-        for seed in ctx.plan.seeds_for(m)
-        if (found := ctx.outputs.cd_curves.get((m, row["decoder"], mode, seed)))
-    }
+    curves = _group_curves(ctx, m, row["decoder"], sessions)
     have = [s for s in sessions if any(s in order for order, _, _ in curves.values())]
     if not have:
         raise NotComputable(f"no cross-decoding arrays for {m} ({row['decoder']})")
