@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,24 @@ from ner_repro.report.record import UMAP_STAGE, training_stage  # noqa: E402
 SETTINGS = {k: v for k, v in bench_ner.SETTINGS.items()}
 
 
-def step_seconds(neural: np.ndarray, labels: np.ndarray, steps: int, block: int) -> dict:
-    """Mean seconds per training step of each variant, timed in alternating blocks."""
+def bench_session(name: str, area: str) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The timed session (``t_dur`` 40) and its training split (neural, labels) as float32."""
+    session = read_session(
+        SHARED / "ner-sessions" / f"{name}_neural_con_dis_index.mat", area, t_dur=40
+    )
+    neural, labels = (a.astype(np.float32) for a in session.split("train"))
+    return session, neural, labels
+
+
+def step_seconds(
+    neural: np.ndarray,
+    labels: np.ndarray,
+    steps: int,
+    block: int,
+    only: Sequence[str] = (),
+) -> dict:
+    """Mean seconds per training step of each variant (those named in ``only``, if given),
+    timed in alternating blocks after 10 untimed steps."""
     torch.manual_seed(0)
     variants = {
         "NER": ner_patch.NER(**SETTINGS),
@@ -75,6 +92,8 @@ def step_seconds(neural: np.ndarray, labels: np.ndarray, steps: int, block: int)
         "NER (brute search)": ner_patch.NER(**SETTINGS, search="brute"),
         "NER (log_infonce, before)": ner_patch.NER(**SETTINGS, log_infonce=True),
     }
+    if only:
+        variants = {k: variants[k] for k in only}
     timers = {k: bench_ner.StepTimer(v, neural, labels, steps + 10) for k, v in variants.items()}
     for t in timers.values():
         t.run(10, record=False)
@@ -88,22 +107,12 @@ def step_seconds(neural: np.ndarray, labels: np.ndarray, steps: int, block: int)
 
 
 def worker_steps(session_name: str, area: str, steps: int) -> dict[str, float]:
-    """Mean seconds per NER and CEBRA step on the session, timed in this process (one thread),
-    alternating blocks of 10 after 10 untimed steps: what one side-by-side worker measures."""
+    """Mean seconds per NER and CEBRA step on the session, timed in this process (one thread):
+    what one side-by-side worker measures."""
     torch.set_num_threads(1)
-    session = read_session(
-        SHARED / "ner-sessions" / f"{session_name}_neural_con_dis_index.mat", area, t_dur=40
-    )
-    neural, labels = (a.astype(np.float32) for a in session.split("train"))
-    torch.manual_seed(0)
-    variants = {"NER": ner_patch.NER(**SETTINGS), "CEBRA": ner_patch.SeededCEBRA(**SETTINGS)}
-    timers = {k: bench_ner.StepTimer(v, neural, labels, steps + 10) for k, v in variants.items()}
-    for t in timers.values():
-        t.run(10, record=False)
-    for done in range(0, steps, 10):
-        for t in timers.values():
-            t.run(min(10, steps - done))
-    return {k: t.summary()["step_mean_s"] for k, t in timers.items()}
+    _, neural, labels = bench_session(session_name, area)
+    timed = step_seconds(neural, labels, steps, 10, only=("NER", "CEBRA"))
+    return {k: r["step_mean_s"] for k, r in timed.items()}
 
 
 def run_workers(copies: int, session_name: str, area: str, steps: int) -> list[dict[str, float]]:
@@ -270,10 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     torch.set_num_threads(1)
     data_dir, published = SHARED / "ner-sessions", SHARED / "ner-published"
-    session = read_session(
-        data_dir / f"{args.session}_neural_con_dis_index.mat", args.area, t_dur=40
-    )
-    neural, labels = (a.astype(np.float32) for a in session.split("train"))
+    session, neural, labels = bench_session(args.session, args.area)
     ref_bins = len(neural)
     # pi-VAE's epoch below is timed with its defaults: the corrected protocol.
     ref_fit_bins = pivae_fit_bins(session)
