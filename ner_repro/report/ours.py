@@ -433,27 +433,21 @@ def _ours_matrix_mean(ctx: Context, row: Mapping[str, Any]) -> Ours:
     return Ours(values, have, m, notes)
 
 
-def _covering(
-    candidates: Sequence[tuple[list[str], np.ndarray, np.ndarray]], sessions: Sequence[str]
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Of the cross-decoding arrays several groups made for one method, decoder, mode and
-    seed, the one holding most of ``sessions`` (the first on ties). An element depends only
-    on its pair of sessions, not on the group it was computed in, so any group holding the
-    sessions gives their sub-matrix."""
-    wanted = set(sessions)
-    return max(candidates, key=lambda c: len(wanted.intersection(c[0])))
-
-
 def _group_curves(
     ctx: Context, method: str, decoder: str, sessions: Sequence[str]
 ) -> dict[tuple[str, int], tuple[list[str], np.ndarray, np.ndarray]]:
-    """Per (mode, seed), the cross-decoding arrays holding most of ``sessions``; a seed whose
-    arrays hold none of them (only another group has run it) is absent."""
+    """Per (mode, seed), the cross-decoding arrays holding most of ``sessions`` (the first on
+    ties) among those the groups made for this method and decoder. An element depends only on
+    its pair of sessions, not on the group it was computed in, so any group holding the
+    sessions gives their sub-matrix; a seed whose arrays hold none of them (only another group
+    has run it) is absent."""
+    wanted = set(sessions)
     out = {}
     for mode in MODES:
         for seed in ctx.plan.seeds_for(method):
-            found = ctx.outputs.cd_curves.get((method, decoder, mode, seed))
-            if found and set(sessions).intersection((best := _covering(found, sessions))[0]):
+            candidates = ctx.outputs.cd_curves.get((method, decoder, mode, seed), [])
+            best = max(candidates, key=lambda c: len(wanted.intersection(c[0])), default=None)
+            if best is not None and wanted.intersection(best[0]):
                 out[(mode, seed)] = best
     return out
 

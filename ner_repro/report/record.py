@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -392,11 +393,7 @@ def findings_section(numbers: pd.DataFrame, heading: str = "##") -> list[str]:
     """The findings cited by ``numbers`` that did not reproduce, each once, in full: what was
     found, what measures it, and how many of these numbers it explains (a table cites them as
     F1, F2, ... linking here, so a long finding is not repeated on every row)."""
-    cited = failed_findings(numbers)
-    counts: dict[int, int] = {}
-    for ns in cited:
-        for n in ns:
-            counts[n] = counts.get(n, 0) + 1
+    counts = Counter(n for ns in failed_findings(numbers) for n in ns)
     if not counts:
         return []
     findings = _findings()
