@@ -88,10 +88,13 @@ paper: $(STAMP)
 	exit $$status
 
 ## The reproduction record (docs/reproduction/) of a results folder: `make record`
-## after `make paper`; for a run still going, `tools/report_now.py` first (see README).
+## after `make paper`; for a run still going, `tools/report_now.py` first, then
+## `make record REPORT_DIR=$(PAPER_RESULTS)/report-now` (see README).
 RECORD ?= docs/reproduction
+REPORT_DIR ?=
 record: $(STAMP)
-	$(BIN)/python -m ner_repro.report.record $(PAPER_RESULTS) $(RECORD) --readme README.md
+	$(BIN)/python -m ner_repro.report.record $(PAPER_RESULTS) $(RECORD) --readme README.md \
+	    $(if $(REPORT_DIR),--report $(REPORT_DIR))
 
 ## The paper at its own settings on one CUDA machine: NER, CEBRA and pi-VAE jobs on the
 ## GPU, GPU_JOBS of them at once (each asks for gpu=1; the models are small, well under

@@ -400,6 +400,20 @@ def test_record_without_a_report_says_what_to_run(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_record_reads_the_report_of_a_run_still_going_from_report_now(tmp_path):
+    """tools/report_now.py writes <results>/report-now (a report in the rule's place would stop
+    a resumed run); the record reads it with report_dir and gives the same files."""
+    if record.shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    results = _results(tmp_path)
+    record.write_record(results, tmp_path / "a")
+    (results / "report").rename(results / "report-now")
+    with pytest.raises(InputError, match="report-now"):
+        record.write_record(results, tmp_path / "b")
+    assert record.main([str(results), str(tmp_path / "b"), "--report", str(results / "report-now")]) == 0
+    assert _tree(tmp_path / "b") == _tree(tmp_path / "a")
+
+
 def test_report_html_puts_each_published_panel_beside_ours(tmp_path):
     if not (FIGURES_DIR / "Fig4").is_dir():
         pytest.skip(f"published panels not found at {FIGURES_DIR}")

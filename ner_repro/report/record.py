@@ -228,9 +228,9 @@ def projected_time(results: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()).get("projection") or {})
 
 
-def run_info(results: Path) -> dict[str, Any]:
-    """``report/run.json`` (written by the report rule), or an empty record."""
-    path = results / "report" / "run.json"
+def run_info(report_dir: Path) -> dict[str, Any]:
+    """``run.json`` of a report folder (written by the report rule), or an empty record."""
+    path = report_dir / "run.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -871,15 +871,23 @@ def write_record(
     dpi: int = 45,
     name: str | None = None,
     summary_in: PathLike | None = None,
+    report_dir: PathLike | None = None,
 ) -> Path:
     """Write the record of ``results`` into ``out_dir`` (replaced as a whole, atomically);
-    with ``summary_in`` (the project's README.md), rewrite its summary block too."""
+    with ``summary_in`` (the project's README.md), rewrite its summary block too. The report
+    is read from ``report_dir`` (default ``<results>/report``, the report rule's; a run still
+    going has its report in ``<results>/report-now``, written by ``tools/report_now.py``)."""
     results = Path(results)
-    csv = results / "report" / "comparison.csv"
+    report = Path(report_dir) if report_dir is not None else results / "report"
+    csv = report / "comparison.csv"
     if not csv.is_file():
-        raise InputError(csv, "no report in this results folder: run `snakemake report` first")
+        raise InputError(
+            csv,
+            "no report here: run `snakemake report` first (or, for a run still going, "
+            "tools/report_now.py and then --report <results>/report-now)",
+        )
     comparison = read_comparison(csv)
-    info = run_info(results)
+    info = run_info(report)
     logs = sorted((results / "run").glob("*.snakemake.log"))
     timing, wall = timing_table(logs)
     rows = load_panels()
@@ -1025,10 +1033,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--readme",
         help="also rewrite the summary block of this README (between its record-summary lines)",
     )
+    ap.add_argument(
+        "--report",
+        help="the report folder to read (default RESULTS/report; a run still going: "
+        "RESULTS/report-now, from tools/report_now.py)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        out = write_record(args.results, args.out, dpi=args.dpi, summary_in=args.readme)
+        out = write_record(
+            args.results, args.out, dpi=args.dpi, summary_in=args.readme, report_dir=args.report
+        )
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
