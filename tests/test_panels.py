@@ -410,7 +410,10 @@ def test_record_reads_the_report_of_a_run_still_going_from_report_now(tmp_path):
     (results / "report").rename(results / "report-now")
     with pytest.raises(InputError, match="report-now"):
         record.write_record(results, tmp_path / "b")
-    assert record.main([str(results), str(tmp_path / "b"), "--report", str(results / "report-now")]) == 0
+    assert (
+        record.main([str(results), str(tmp_path / "b"), "--report", str(results / "report-now")])
+        == 0
+    )
     assert _tree(tmp_path / "b") == _tree(tmp_path / "a")
 
 
