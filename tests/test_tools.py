@@ -114,3 +114,24 @@ def test_settle_mtimes_orders_the_stages_after_checking_the_inputs(tmp_path, cap
     err = capsys.readouterr().err
     assert entry.file.split("/")[-1] in err and "the manifest expects" in err
     assert {n: os.path.getmtime(results / n) for n in files} == before
+
+
+def test_report_now_writes_beside_the_report_rules_folder(tmp_path, capsys):
+    """A partial report in <results>/report (the rule's outputs) would make a resumed Snakemake
+    run stop with 'Nothing to be done'; report_now writes <results>/report-now, or --out."""
+    tool = _tool("report_now")
+    results = tmp_path / "results"
+    config = [
+        f"data_dir={tmp_path / 'data'}",
+        f"published_dir={tmp_path / 'published'}",
+        "missing=skip",
+        f"results_dir={results}",
+    ]
+    assert tool.main(["--config", *config]) == 0
+    names = {"report.md", "report.html", "comparison.csv", "run.json"}
+    assert {p.name for p in (results / "report-now").iterdir()} == names
+    assert not (results / "report").exists()
+    assert "absent_outputs" in (results / "report-now" / "run.json").read_text()
+
+    assert tool.main(["--config", *config, "--out", str(tmp_path / "elsewhere")]) == 0
+    assert {p.name for p in (tmp_path / "elsewhere").iterdir()} == names
