@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ner_repro.core.errors import InputError
-from ner_repro.data.acquire import read_manifest, sha256sum
+from ner_repro.data.acquire import read_manifest, verify
 
 #: The results' folders in the order the workflow makes them (each stage reads the ones before).
 STAGES: tuple[tuple[str, ...], ...] = (
@@ -47,6 +47,9 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("logs", "benchmarks"),
 )
 
+#: What a changed input means here (the end of :func:`acquire.verify`'s message).
+STALE = "its bytes changed, so the jobs that read it should run again; not settling"
+
 
 def check_inputs(folders: Sequence[Path]) -> tuple[int, list[Path]]:
     """SHA-256 of every file under ``folders`` that the manifest knows (by its path relative to
@@ -58,17 +61,13 @@ def check_inputs(folders: Sequence[Path]) -> tuple[int, list[Path]]:
         if not folder.is_dir():
             raise InputError(folder, "not a folder")
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            entry = manifest.get(path.relative_to(folder).as_posix()) or manifest.get(path.name)
-            if entry is None or not entry.sha256:
+            name = next(
+                (n for n in (path.relative_to(folder).as_posix(), path.name) if n in manifest), None
+            )
+            if name is None or not manifest[name].sha256:
                 unknown.append(path)
                 continue
-            digest = sha256sum(path)
-            if digest != entry.sha256:
-                raise InputError(
-                    path,
-                    f"SHA-256 is {digest}, the manifest expects {entry.sha256}: its bytes changed, "
-                    "so the jobs that read it should run again; not settling",
-                )
+            verify(path, manifest, name=name, advice=STALE)
             verified += 1
     return verified, unknown
 

@@ -54,16 +54,24 @@ def read_manifest(path: str | os.PathLike[str] = MANIFEST) -> dict[str, Entry]:
     return entries
 
 
-def verify(path: str | os.PathLike[str], manifest: Mapping[str, Entry] | None = None) -> str:
-    """SHA-256 of ``path``; raises :class:`InputError` if the manifest knows another checksum."""
+def verify(
+    path: str | os.PathLike[str],
+    manifest: Mapping[str, Entry] | None = None,
+    *,
+    name: str | None = None,
+    advice: str = "the file is corrupt or not the published one - delete it and fetch it again",
+) -> str:
+    """SHA-256 of ``path``; raises :class:`InputError` (ending with ``advice``) if the manifest
+    knows another checksum for it. The manifest entry is looked up by ``name`` (its path in the
+    manifest, e.g. ``Fig4/NPZ_M1/...``), by default the file's name."""
     manifest = read_manifest() if manifest is None else manifest
     digest = sha256sum(path)
-    entry = manifest.get(Path(path).name)
+    entry = manifest.get(name or Path(path).name)
     if entry is not None and entry.sha256 and entry.sha256 != digest:
         raise InputError(
             path,
             f"checksum mismatch: SHA-256 is {digest}, the manifest (data/manifest.tsv) expects "
-            f"{entry.sha256}; the file is corrupt or not the published one - delete it and fetch it again",
+            f"{entry.sha256}; {advice}",
         )
     return digest
 
