@@ -341,8 +341,8 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     from ner_repro.report import findings
 
     failed = judged[judged["verdict"] == NOT_REPRODUCED]
-    causes = findings.findings_for(failed, findings.load_findings())
-    assert (causes != "").all()  # Fig4 NER/CEBRA: the evaluation was ruled out
+    causes = findings.finding_numbers(failed, findings.load_findings())
+    assert causes.map(len).all()  # Fig4 NER/CEBRA: the evaluation was ruled out
     assert (
         f"With a finding from an investigation: {n_bad} of {n_bad}; 0 not investigated yet"
         in readme
@@ -471,7 +471,9 @@ def test_findings_select_published_numbers_and_malformed_rows_are_errors(tmp_pat
     assert rows
     for f in rows:
         assert len(panels.select(published, f.selector)), f"{f.text[:40]}... selects nothing"
-    causes = findings.findings_for(published, rows)
+    causes = findings.finding_numbers(published, rows).map(
+        lambda ns: "; ".join(rows[n - 1].text for n in ns)
+    )
     offdiag = (published["figure"] == "Fig7") & (published["statistic"] == "offdiag_mean")
     assert causes[offdiag].str.contains("get_best_R").all()
     diag = (

@@ -31,9 +31,6 @@ class Finding:
     text: str
     evidence: str
 
-    def describe(self) -> str:
-        return f"{self.text} (measured by: {self.evidence})" if self.evidence else self.text
-
 
 def load_findings(path: PathLike = FINDINGS_TSV) -> list[Finding]:
     """The findings table; a malformed row is an error naming the file and line."""
@@ -66,9 +63,3 @@ def finding_numbers(comparison: pd.DataFrame, findings: Sequence[Finding]) -> pd
         index=comparison.index,
         dtype=object,
     )
-
-
-def findings_for(comparison: pd.DataFrame, findings: Sequence[Finding]) -> pd.Series:
-    """Per comparison row, the findings that select it ("; "-joined; empty where none)."""
-    numbers = finding_numbers(comparison, findings)
-    return numbers.map(lambda ns: "; ".join(findings[n - 1].describe() for n in ns))
