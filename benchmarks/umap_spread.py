@@ -187,12 +187,14 @@ def fit_other(
 
 
 def authors_embedding(authors_dir: Path, method: str, session: str) -> Path | None:
-    """The authors' stored embedding of ``session`` by ``method`` in a checkout of their
-    repository: ``data_NER/*/<method>_<monkey><year>/NPZ/*<yymmdd>_embed_<area>.npz``."""
+    """The authors' stored embedding of ``session`` by ``method`` (their folder prefix: NER,
+    Cebra, piVAE, UMAP, UMAP_label) in a checkout of their repository:
+    ``data_NER/*/<method>_<monkey><year>/NPZ/*<yymmdd>_embed_*<area>.npz`` (UMAP's files are
+    ``..._embed_<area>.npz``, the trained models' ``..._embed_20000itr_<area>.npz``)."""
     monkey, date, area = po.parse_session(session)
     hits = sorted(
         (Path(authors_dir) / "data_NER").glob(
-            f"*/{method}_{monkey}{date[:4]}/NPZ/*{date[2:]}_embed_{area}.npz"
+            f"*/{method}_{monkey}{date[:4]}/NPZ/*{date[2:]}_embed_*{area}.npz"
         )
     )
     return hits[0] if hits else None

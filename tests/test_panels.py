@@ -308,6 +308,16 @@ def _results(tmp_path: Path) -> Path:
         "UMAP unseeded,UMAP,unseeded,Han_20171204_S1,train,pos_R2,5,0.21,0.22,0.05,0.16,0.31,"
         "0.3742,False,0.548\n"
     )
+    authors = results / "benchmarks" / "authors_embeddings"
+    authors.mkdir(parents=True)
+    (authors / "summary_stats.csv").write_text(
+        "implementation,method,variant,session,split,metric,n,median,mean,sd,min,max,published,"
+        "published_in_range,authors_minus_published,authors_equal_published\n"
+        "NER authors,NER,authors,Chewie_20150629_M1,train,pos_R2,1,0.9496,0.9496,,0.9496,"
+        "0.9496,0.9496,True,0.0,True\n"
+        "NER ours,NER,ours,Chewie_20150629_M1,train,pos_R2,3,0.948,0.9495,0.0036,0.947,"
+        "0.954,0.9496,True,,\n"
+    )
     return results
 
 
@@ -363,6 +373,11 @@ def test_record_pages_pair_panels_and_regenerate_identically(tmp_path):
     assert (
         "| UMAP | Han_20171204_S1 | train | pos_R2 | 0.374 | 0.190 [0.150 – 0.300] (5) | "
         "0.210 [0.160 – 0.310] (5), p 0.55 |" in readme
+    )
+    assert "The authors' own embeddings decoded by our evaluation" in readme
+    assert (
+        "| NER | Chewie_20150629_M1 | train | pos_R2 | 0.950 | 0.950 [0.950 – 0.950] (1) | "
+        "0.948 [0.947 – 0.954] (3) |" in readme
     )
     assert "Wall time (Snakemake's logs" in readme
     assert "for 3 seeds on 2 cores: 5.40 h" in readme
