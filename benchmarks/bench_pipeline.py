@@ -358,13 +358,22 @@ def main(argv: list[str] | None = None) -> int:
         f"\nall_figures, seed 0: {len(jobs)} training jobs over {len(bins)} session-areas: {dict(Counter(m for m, _ in jobs))}"
     )
 
+    from ner_repro.methods.kinds import ENTRY_KEYS, kind_of
     from ner_repro.plan import Plan
 
     plan = Plan({**config, "seeds": [0, 1, 2]})
 
+    def resolved(method: str) -> dict[str, Any]:
+        """``methods.<method>`` with its kind's defaults for the settings it leaves out (the
+        paper's config leaves NER's and CEBRA's at the paper's values, e.g. 20 000
+        iterations)."""
+        entry = config["methods"][method]
+        params = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
+        return {"kind": entry["kind"], **kind_of(entry["kind"]).resolve(params, method=method)}
+
     def fit_cost(method: str, name: str, before: bool) -> float | None:
         """Seconds of one fit of ``method`` on session ``name`` (one seed)."""
-        spec = config["methods"][method]
+        spec = resolved(method)
         scale = bins[name] / ref_bins
         kind = spec["kind"]
         if kind in ("ner", "cebra"):
