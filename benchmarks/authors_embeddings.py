@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,7 +67,6 @@ DEFAULT_SESSIONS = (
     "Han_20171204_S1",
     "Han_20171207_S1",
 )
-METRICS = ("pos_R2", "vel_R2", "peak_dir_acc")
 OURS = "ours"
 #: Within this (relative, and absolute near 0), the authors' embedding decoded by us gives
 #: the published number (the published table keeps about seven significant digits).
@@ -109,35 +107,8 @@ def collect_runs(args: argparse.Namespace) -> list[tuple[str, EmbeddingRun]]:
 
 def per_run_table(runs: Sequence[tuple[str, EmbeddingRun]]) -> pd.DataFrame:
     """One row per (variant, method, session, run, split, number) of the paper-mode Fig4
-    evaluation, both splits, with the published value."""
-    import pandas as pd
-
-    from ner_repro.analysis.evaluation import explained_variance_table
-
-    tagged = [dataclasses.replace(run, method=f"{run.method} {variant}") for variant, run in runs]
-    frame = explained_variance_table(tagged, "paper", dataset="authors_embeddings").frame
-    frame = frame[frame["metric"].isin(METRICS)]
-    published = {m: po.published_values(method=m) for m in {r.method for _, r in runs}}
-    rows = []
-    for r in frame.itertuples():
-        method, variant = str(r.method).split(" ", 1)
-        rows.append(
-            {
-                "implementation": f"{method} {variant}",
-                "method": method,
-                "variant": variant,
-                "session": r.train_session,
-                "seed": int(r.seed),
-                "split": r.split,
-                "metric": r.metric,
-                "value": float(r.value),
-                "published": published[method].get((r.train_session, r.split, r.metric), np.nan),
-            }
-        )
-    out = pd.DataFrame(rows)
-    return out.sort_values(["method", "session", "split", "metric", "variant", "seed"]).reset_index(
-        drop=True
-    )
+    evaluation, both splits, with the published value (:func:`umap_spread.per_run_table`)."""
+    return us.per_run_table(runs, splits=("train", "test"), dataset="authors_embeddings")
 
 
 def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:

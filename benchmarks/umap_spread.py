@@ -309,11 +309,14 @@ def collect_runs(
 def per_run_table(
     runs: Sequence[tuple[str, EmbeddingRun]],
     references: Mapping[str, np.ndarray] | None = None,
+    *,
+    splits: Sequence[str] = ("train",),
+    dataset: str = "umap_spread",
 ) -> pd.DataFrame:
-    """One row per (variant, method, session, run, number): the paper-mode Fig4 training
-    numbers, with the published value. ``implementation`` = ``<method> <variant>``. With
-    ``references`` (session -> :func:`neighbours` of its neural training input), also
-    ``knn_overlap`` of every run."""
+    """One row per (variant, method, session, run, split, number): the paper-mode Fig4
+    numbers of ``splits``, with the published value. ``implementation`` = ``<method>
+    <variant>``. With ``references`` (session -> :func:`neighbours` of its neural training
+    input), also ``knn_overlap`` of every run."""
     import dataclasses
 
     import pandas as pd
@@ -322,8 +325,8 @@ def per_run_table(
 
     # Decode each variant's runs under a method name of its own, so runs never mix.
     tagged = [dataclasses.replace(run, method=f"{run.method} {variant}") for variant, run in runs]
-    frame = explained_variance_table(tagged, "paper", dataset="umap_spread").frame
-    frame = frame[(frame["split"] == "train") & frame["metric"].isin(METRICS)]
+    frame = explained_variance_table(tagged, "paper", dataset=dataset).frame
+    frame = frame[frame["split"].isin(splits) & frame["metric"].isin(METRICS)]
     published = {m: po.published_values(method=m) for m in {r.method for _, r in runs}}
     rows = []
     for r in frame.itertuples():
@@ -358,9 +361,8 @@ def per_run_table(
             }
         )
     out = pd.DataFrame(rows)
-    return out.sort_values(["method", "session", "metric", "variant", "seed"]).reset_index(
-        drop=True
-    )
+    order = ["method", "session", "split", "metric", "variant", "seed"]
+    return out.sort_values(order).reset_index(drop=True)
 
 
 def summary_table(per_run: pd.DataFrame) -> pd.DataFrame:
