@@ -44,3 +44,24 @@ def reference_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference tables not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def bench_module():
+    """Load a script of ``benchmarks/`` by name (they are not a package; their folder goes on
+    ``sys.path`` for the helpers they import from each other)."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+
+    def load(name: str):
+        if str(bench) not in sys.path:
+            sys.path.insert(0, str(bench))
+        spec = importlib.util.spec_from_file_location(name, bench / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -7,27 +7,12 @@ The benchmark stays outside the suite (it needs that checkout); this checks its 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
-
-def _module(name: str):
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_authors_files_are_found_under_both_naming_schemes(tmp_path):
-    us = _module("umap_spread")
+def test_the_authors_files_are_found_under_both_naming_schemes(tmp_path, bench_module):
+    us = bench_module("umap_spread")
     root = tmp_path / "data_NER"
     files = {
         ("NER", "Chewie_20161007_M1"): "M1 4+6+6/NER_Chewie2016/NPZ/"
@@ -45,8 +30,8 @@ def test_the_authors_files_are_found_under_both_naming_schemes(tmp_path):
     assert us.authors_embedding(tmp_path, "Cebra", "Chewie_20161007_M1") is None
 
 
-def test_verdicts_count_equal_numbers_and_published_inside_our_range():
-    ae = _module("authors_embeddings")
+def test_verdicts_count_equal_numbers_and_published_inside_our_range(bench_module):
+    ae = bench_module("authors_embeddings")
     rows = []
 
     def add(variant, session, metric, values, published):

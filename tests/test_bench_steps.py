@@ -7,30 +7,15 @@ training loop (they broke once, silently, when NER began setting its label metri
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import ner_patch
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _module(name: str):
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.mark.parametrize("kind", ["NER", "CEBRA"])
-def test_step_timer_runs_the_training_loop_as_fit_does(kind):
-    bench_ner = _module("bench_ner")
+def test_step_timer_runs_the_training_loop_as_fit_does(kind, bench_module):
+    bench_ner = bench_module("bench_ner")
     rng = np.random.default_rng(0)
     neural = rng.normal(size=(300, 20)).astype(np.float32)
     labels = np.column_stack(
